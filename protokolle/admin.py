@@ -1,0 +1,191 @@
+"""The admin: master data (bodies, people, memberships) and a full meeting editor.
+
+A meeting's agenda items, with their presenters and results, participants,
+approvals and attachments are edited as nested inlines on the meeting's page.
+Confirmed minutes are shown read only: they never change.
+"""
+
+import nested_admin
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    AgendaItem,
+    Approval,
+    Attachment,
+    Body,
+    Meeting,
+    Membership,
+    Participant,
+    Person,
+    Presenter,
+    Result,
+)
+
+
+class ConfirmedReadOnly:
+    """Refuse changes to anything that belongs to confirmed minutes."""
+
+    def _confirmed(self, obj):
+        meeting = obj if isinstance(obj, Meeting) else getattr(obj, "meeting", None)
+        return meeting is not None and meeting.is_confirmed
+
+    def has_add_permission(self, request, obj=None):
+        return not self._confirmed(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._confirmed(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._confirmed(obj) and super().has_delete_permission(request, obj)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["person"]
+
+
+@admin.register(Body)
+class BodyAdmin(admin.ModelAdmin):
+    list_display = ["name", "short_name", "organisation", "place"]
+    search_fields = ["name", "short_name", "organisation"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ["name", "organisation", "function", "email", "user"]
+    search_fields = ["name", "organisation", "function", "email"]
+    list_filter = ["memberships__body"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["person", "body", "role", "voting", "start", "end"]
+    list_filter = ["body", "role", "voting"]
+    search_fields = ["person__name", "body__name"]
+    autocomplete_fields = ["person", "body"]
+    list_select_related = ["person", "body"]
+
+
+class PresenterInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
+    model = Presenter
+    extra = 0
+    fields = ["position", "name", "organisation", "function", "person"]
+    autocomplete_fields = ["person"]
+
+
+class ResultInline(ConfirmedReadOnly, nested_admin.NestedStackedInline):
+    model = Result
+    extra = 0
+    fields = [
+        ("position", "kind"),
+        "text",
+        ("voted", "vote_yes", "vote_no", "vote_abstain", "vote_text"),
+        ("responsible", "due"),
+    ]
+
+
+class AgendaItemInline(ConfirmedReadOnly, nested_admin.NestedStackedInline):
+    model = AgendaItem
+    extra = 0
+    fields = [("position", "number", "parent", "public"), "title"]
+    inlines = [PresenterInline, ResultInline]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # A parent must be an item of the same meeting; without this the select
+        # would list every agenda item ever recorded.
+        parent_field = formset.form.base_fields.get("parent")
+        if parent_field is not None:
+            parent_field.queryset = (
+                AgendaItem.objects.filter(meeting=obj) if obj else AgendaItem.objects.none()
+            )
+        return formset
+
+
+class ParticipantInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
+    model = Participant
+    extra = 0
+    fields = [
+        "position",
+        "name",
+        "organisation",
+        "function",
+        "status",
+        "voting",
+        "substitute_for",
+        "arrived",
+        "left",
+        "person",
+    ]
+    autocomplete_fields = ["person"]
+
+
+class ApprovalInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
+    model = Approval
+    fk_name = "meeting"
+    extra = 0
+    fields = ["position", "number", "date", "outcome", "approved_meeting", "note"]
+    raw_id_fields = ["approved_meeting"]
+
+
+class AttachmentInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
+    model = Attachment
+    extra = 0
+    fields = ["position", "name", "file"]
+
+
+@admin.register(Meeting)
+class MeetingAdmin(ConfirmedReadOnly, nested_admin.NestedModelAdmin):
+    list_display = ["__str__", "body", "number", "date", "status", "public"]
+    list_filter = ["body", "status", "public", "date"]
+    search_fields = ["title", "body__name", "agenda_items__title", "location"]
+    date_hierarchy = "date"
+    list_select_related = ["body"]
+    autocomplete_fields = ["body", "chair_person", "minute_taker_person"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "body",
+                    ("number", "title"),
+                    ("date", "start", "end"),
+                    "location",
+                    ("public", "status"),
+                ]
+            },
+        ),
+        (
+            _("chair and minute-taker"),
+            {
+                "fields": [
+                    ("chair_name", "chair_organisation", "chair_function", "chair_person"),
+                    (
+                        "minute_taker_name",
+                        "minute_taker_organisation",
+                        "minute_taker_function",
+                        "minute_taker_person",
+                    ),
+                ]
+            },
+        ),
+        (
+            _("next meeting and closing line"),
+            {
+                "fields": [
+                    ("next_meeting_date", "next_meeting_time", "next_meeting_location"),
+                    ("has_closing", "closing_place", "closing_date"),
+                ]
+            },
+        ),
+        (_("record"), {"fields": ["version", "created_at", "updated_at"]}),
+    ]
+    inlines = [ParticipantInline, AgendaItemInline, ApprovalInline, AttachmentInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("body")

@@ -1,0 +1,643 @@
+"""Import and export of ``werkstatt-protokoll/1``, one meeting's minutes as JSON.
+
+The format is the contract for import, export, the data embedded in the
+archival PDF and the tests. Its JSON Schema ships in ``schema/``. An import
+either writes the whole meeting or nothing; every problem it finds is named
+with its place in the document (``meeting.agenda[2].results[0].due``).
+"""
+
+import datetime
+import json
+from functools import cache
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from jsonschema import Draft202012Validator
+
+from .models import (
+    AgendaItem,
+    Approval,
+    Attachment,
+    Body,
+    Meeting,
+    Participant,
+    Presenter,
+    Result,
+    build_agenda,
+)
+
+FORMAT = "werkstatt-protokoll/1"
+# The largest integer every supported database stores in an integer column.
+MAX_INTEGER = 2**31 - 1
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "werkstatt-protokoll-1.schema.json"
+
+JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+}
+
+
+class DocumentError(Exception):
+    """A document that cannot be imported; ``problems`` lists each reason."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@cache
+def schema():
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@cache
+def validator():
+    return Draft202012Validator(schema())
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def parse(data):
+    """Parse JSON text or bytes; raise DocumentError naming line and column."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(
+                [_("The file is not UTF-8 text (byte %(pos)s).") % {"pos": exc.start}]
+            ) from exc
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            [
+                _("Invalid JSON in line %(line)s, column %(column)s: %(msg)s")
+                % {"line": exc.lineno, "column": exc.colno, "msg": exc.msg}
+            ]
+        ) from exc
+
+
+def format_path(path):
+    """``["meeting", "agenda", 2, "due"]`` → ``meeting.agenda[2].due``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or _("(document)")
+
+
+def _json_type(value):
+    return JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _schema_messages(error):
+    """Readable messages for one jsonschema error, as (path, message) pairs."""
+    kind = error.validator
+    value = error.instance
+    if kind in ("oneOf", "anyOf") and error.context:
+        # "null or a person": report what is wrong with the non-null branch.
+        relevant = [
+            sub
+            for sub in error.context
+            if not (sub.validator == "type" and sub.validator_value in ("null", ["null"]))
+        ]
+        if relevant:
+            return [pair for sub in relevant for pair in _schema_messages(sub)]
+    path = list(error.absolute_path)
+    if kind == "required":
+        missing = error.validator_value
+        names = [name for name in missing if isinstance(value, dict) and name not in value]
+        return [
+            (path, _("the required key “%(key)s” is missing") % {"key": name}) for name in names
+        ]
+    if kind == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(key for key in value if key not in allowed)
+        return [(path, _("unknown key “%(key)s”") % {"key": key}) for key in extra]
+    if kind == "type":
+        expected = error.validator_value
+        if isinstance(expected, list):
+            expected = _(" or ").join(expected)
+        return [
+            (
+                path,
+                _("must be of type %(expected)s, not %(actual)s")
+                % {"expected": expected, "actual": _json_type(value)},
+            )
+        ]
+    if kind == "pattern":
+        pattern = error.validator_value
+        if "2[0-3]" in pattern:
+            message = _("“%(value)s” is not a time of day in the form HH:MM")
+        elif pattern.startswith("^\\d{4}"):
+            message = _("“%(value)s” is not a date in the form YYYY-MM-DD")
+        else:
+            message = _("“%(value)s” does not have the required form")
+        return [(path, message % {"value": value})]
+    if kind == "minLength":
+        return [(path, _("must not be empty"))]
+    if kind == "minimum":
+        return [
+            (
+                path,
+                _("must be at least %(min)s, not %(value)s")
+                % {"min": error.validator_value, "value": value},
+            )
+        ]
+    if kind == "enum":
+        choices = ", ".join(f"“{choice}”" for choice in error.validator_value)
+        return [
+            (
+                path,
+                _("“%(value)s” is not one of %(choices)s") % {"value": value, "choices": choices},
+            )
+        ]
+    if kind == "const":
+        return [(path, _("must be “%(value)s”") % {"value": error.validator_value})]
+    return [(path, error.message)]
+
+
+def schema_problems(document):
+    """Every place where ``document`` breaks the schema, sorted by place."""
+    pairs = []
+    for error in validator().iter_errors(document):
+        pairs.extend(_schema_messages(error))
+    pairs.sort(key=lambda pair: [(0, p) if isinstance(p, int) else (1, p) for p in pair[0]])
+    problems = []
+    for path, message in pairs:
+        line = f"{format_path(path)}: {message}"
+        if line not in problems:
+            problems.append(line)
+    return problems
+
+
+class _Reader:
+    """Turns a schema-valid document into unsaved model instances.
+
+    It collects every problem the schema cannot see (impossible dates, end
+    before start, over-long texts, duplicate agenda numbers) instead of
+    stopping at the first, so the user can fix them all at once.
+    """
+
+    def __init__(self):
+        self.problems = []
+
+    def problem(self, path, message):
+        self.problems.append(f"{format_path(path)}: {message}")
+
+    def date(self, value, path):
+        if value is None:
+            return None
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            self.problem(path, _("“%(value)s” is not a valid date") % {"value": value})
+            return None
+
+    def integer(self, value, path):
+        if value is not None and value > MAX_INTEGER:
+            self.problem(path, _("%(value)s is too large") % {"value": value})
+        return value
+
+    @staticmethod
+    def time(value):
+        return None if value is None else datetime.time.fromisoformat(value)
+
+    def text(self, model, field, value, path):
+        limit = model._meta.get_field(field).max_length
+        if value is not None and limit and len(value) > limit:
+            self.problem(
+                path,
+                _("is %(length)s characters long; at most %(limit)s are allowed")
+                % {"length": len(value), "limit": limit},
+            )
+        return value
+
+    def person(self, model, prefix, data, path):
+        """Snapshot fields of a person, with ``prefix`` for the meeting's own fields."""
+        if data is None:
+            return {f"{prefix}name": None, f"{prefix}organisation": None, f"{prefix}function": None}
+        return {
+            f"{prefix}{key}": self.text(model, f"{prefix}{key}", data.get(key), [*path, key])
+            for key in ("name", "organisation", "function")
+        }
+
+    def body(self, data):
+        return {
+            key: self.text(Body, key, data.get(key), ["body", key])
+            for key in ("name", "short_name", "organisation", "place")
+        }
+
+    def meeting(self, data):
+        path = ["meeting"]
+        fields = {
+            "number": self.integer(data.get("number"), [*path, "number"]),
+            "title": self.text(Meeting, "title", data.get("title"), [*path, "title"]),
+            "date": self.date(data["date"], [*path, "date"]),
+            "start": self.time(data.get("start")),
+            "end": self.time(data.get("end")),
+            "location": self.text(Meeting, "location", data.get("location"), [*path, "location"]),
+            "public": data.get("public", True),
+            "status": data.get("status", Meeting.Status.DRAFT),
+        }
+        if fields["start"] and fields["end"] and fields["end"] <= fields["start"]:
+            self.problem(
+                [*path, "end"],
+                _("the meeting ends (%(end)s) before it starts (%(start)s)")
+                % {"end": data["end"], "start": data["start"]},
+            )
+        fields.update(self.person(Meeting, "chair_", data.get("chair"), [*path, "chair"]))
+        fields.update(
+            self.person(Meeting, "minute_taker_", data.get("minute_taker"), [*path, "minute_taker"])
+        )
+        following = data.get("next_meeting")
+        if following is not None:
+            fields["next_meeting_date"] = self.date(
+                following["date"], [*path, "next_meeting", "date"]
+            )
+            fields["next_meeting_time"] = self.time(following.get("time"))
+            fields["next_meeting_location"] = self.text(
+                Meeting,
+                "next_meeting_location",
+                following.get("location"),
+                [*path, "next_meeting", "location"],
+            )
+        closing = data.get("closing")
+        fields["has_closing"] = closing is not None
+        if closing is not None:
+            fields["closing_place"] = self.text(
+                Meeting, "closing_place", closing.get("place"), [*path, "closing", "place"]
+            )
+            fields["closing_date"] = self.date(closing.get("date"), [*path, "closing", "date"])
+        return Meeting(**fields)
+
+    def participants(self, data):
+        participants = []
+        for index, entry in enumerate(data.get("participants", [])):
+            path = ["meeting", "participants", index]
+            participant = Participant(
+                position=index,
+                status=entry["status"],
+                voting=entry.get("voting"),
+                substitute_for=self.text(
+                    Participant,
+                    "substitute_for",
+                    entry.get("substitute_for"),
+                    [*path, "substitute_for"],
+                ),
+                arrived=self.time(entry.get("arrived")),
+                left=self.time(entry.get("left")),
+                **self.person(Participant, "", entry, path),
+            )
+            if participant.arrived and participant.left and participant.left <= participant.arrived:
+                self.problem(
+                    [*path, "left"],
+                    _("leaves (%(left)s) before arriving (%(arrived)s)")
+                    % {"left": entry["left"], "arrived": entry["arrived"]},
+                )
+            participants.append(participant)
+        return participants
+
+    def agenda(self, entries, path, prefix="", seen=None):
+        """Agenda items as (item, presenters, results, children) tuples."""
+        seen = {} if seen is None else seen
+        nodes = []
+        for index, entry in enumerate(entries):
+            item_path = [*path, index]
+            number = self.text(AgendaItem, "number", entry.get("number"), [*item_path, "number"])
+            printed = number or (f"{prefix}.{index + 1}" if prefix else str(index + 1))
+            if printed in seen:
+                self.problem(
+                    [*item_path, "number"],
+                    _("the agenda number %(number)s is already used at %(other)s")
+                    % {"number": printed, "other": seen[printed]},
+                )
+            else:
+                seen[printed] = format_path(item_path)
+            item = AgendaItem(
+                position=index,
+                number=number,
+                title=self.text(AgendaItem, "title", entry["title"], [*item_path, "title"]),
+                public=entry.get("public", True),
+            )
+            presenters = [
+                Presenter(
+                    position=p, **self.person(Presenter, "", person, [*item_path, "presenters", p])
+                )
+                for p, person in enumerate(entry.get("presenters", []))
+            ]
+            results = [
+                self.result(result, [*item_path, "results", r], r)
+                for r, result in enumerate(entry.get("results", []))
+            ]
+            children = self.agenda(
+                entry.get("children", []), [*item_path, "children"], printed, seen
+            )
+            nodes.append((item, presenters, results, children))
+        return nodes
+
+    def result(self, data, path, position):
+        vote = data.get("vote")
+        return Result(
+            position=position,
+            kind=data.get("kind", Result.Kind.INFORMATION),
+            text=data["text"],
+            voted=vote is not None,
+            vote_yes=self.integer((vote or {}).get("yes"), [*path, "vote", "yes"]),
+            vote_no=self.integer((vote or {}).get("no"), [*path, "vote", "no"]),
+            vote_abstain=self.integer((vote or {}).get("abstain"), [*path, "vote", "abstain"]),
+            vote_text=self.text(
+                Result, "vote_text", (vote or {}).get("text"), [*path, "vote", "text"]
+            ),
+            responsible=self.text(
+                Result, "responsible", data.get("responsible"), [*path, "responsible"]
+            ),
+            due=self.date(data.get("due"), [*path, "due"]),
+        )
+
+    def approvals(self, data):
+        approvals = []
+        for index, entry in enumerate(data.get("approves_minutes_of", [])):
+            path = ["meeting", "approves_minutes_of", index]
+            approvals.append(
+                Approval(
+                    position=index,
+                    number=self.integer(entry.get("number"), [*path, "number"]),
+                    date=self.date(entry.get("date"), [*path, "date"]),
+                    outcome=entry.get("outcome", Approval.Outcome.APPROVED),
+                    note=entry.get("note"),
+                )
+            )
+        return approvals
+
+    def attachments(self, data):
+        return [
+            Attachment(
+                position=index,
+                name=self.text(
+                    Attachment, "name", entry["name"], ["meeting", "attachments", index, "name"]
+                ),
+            )
+            for index, entry in enumerate(data.get("attachments", []))
+        ]
+
+
+def read(document):
+    """Check a parsed document and turn it into unsaved model instances.
+
+    Raises DocumentError listing every problem. Makes no queries.
+    """
+    problems = schema_problems(document)
+    if problems:
+        raise DocumentError(problems)
+    reader = _Reader()
+    data = document["meeting"]
+    parsed = {
+        "body": reader.body(document["body"]),
+        "meeting": reader.meeting(data),
+        "participants": reader.participants(data),
+        "agenda": reader.agenda(data["agenda"], ["meeting", "agenda"]),
+        "approvals": reader.approvals(data),
+        "attachments": reader.attachments(data),
+    }
+    if reader.problems:
+        raise DocumentError(reader.problems)
+    return parsed
+
+
+def validate(document):
+    """Every problem that keeps ``document`` from being imported, without the database."""
+    try:
+        read(document)
+    except DocumentError as error:
+        return error.problems
+    return []
+
+
+def import_document(document):
+    """Create a meeting, and its body where it is new, from a parsed document.
+
+    Writes everything or nothing. Raises DocumentError listing every problem.
+    The body is found by its exact name; an existing body keeps its fields.
+    """
+    parsed = read(document)
+    body_fields = parsed["body"]
+    meeting = parsed["meeting"]
+    try:
+        with transaction.atomic():
+            body, _created = Body.objects.get_or_create(
+                name=body_fields.pop("name"), defaults=body_fields
+            )
+            if meeting.number is not None and body.meetings.filter(number=meeting.number).exists():
+                raise DocumentError(
+                    [
+                        "meeting.number: "
+                        + _("%(body)s already has a meeting number %(number)s")
+                        % {"body": body.name, "number": meeting.number}
+                    ]
+                )
+            meeting.body = body
+            meeting.save()
+            _save_agenda(meeting, parsed["agenda"])
+            for related in ("participants", "approvals", "attachments"):
+                for instance in parsed[related]:
+                    instance.meeting = meeting
+            for approval in parsed["approvals"]:
+                approval.approved_meeting = _find_meeting(body, approval)
+            Participant.objects.bulk_create(parsed["participants"])
+            Approval.objects.bulk_create(parsed["approvals"])
+            Attachment.objects.bulk_create(parsed["attachments"])
+    except IntegrityError as exc:
+        # Another import took the same number between our check and our write.
+        raise DocumentError(
+            ["meeting: " + _("could not be saved: %(error)s") % {"error": exc}]
+        ) from exc
+    return meeting
+
+
+def _save_agenda(meeting, nodes, parent=None):
+    presenters, results = [], []
+
+    def save(nodes, parent):
+        for item, item_presenters, item_results, children in nodes:
+            item.meeting = meeting
+            item.parent = parent
+            item.save()
+            for presenter in item_presenters:
+                presenter.agenda_item = item
+            for result in item_results:
+                result.agenda_item = item
+            presenters.extend(item_presenters)
+            results.extend(item_results)
+            save(children, item)
+
+    save(nodes, parent)
+    Presenter.objects.bulk_create(presenters)
+    Result.objects.bulk_create(results)
+
+
+def _find_meeting(body, approval):
+    """The recorded meeting an approval speaks of, where number and date agree."""
+    if approval.number is None:
+        return None
+    candidate = body.meetings.filter(number=approval.number).first()
+    if candidate and approval.date in (None, candidate.date):
+        return candidate
+    return None
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def meeting_for_export(pk):
+    """Load a meeting with everything the document holds, in a fixed number of queries."""
+    return (
+        Meeting.objects.select_related("body")
+        .prefetch_related(
+            Prefetch(
+                "agenda_items",
+                queryset=AgendaItem.objects.prefetch_related("presenters", "results"),
+            ),
+            "participants",
+            "approvals",
+            "attachments",
+        )
+        .get(pk=pk)
+    )
+
+
+def _time(value):
+    return None if value is None else value.strftime("%H:%M")
+
+
+def _date(value):
+    return None if value is None else value.isoformat()
+
+
+def _person(name, organisation, function):
+    if not name:
+        return None
+    return {"name": name, "organisation": organisation, "function": function}
+
+
+def _item(item, public_only):
+    return {
+        "number": item.number,
+        "title": item.title,
+        "public": item.public,
+        "presenters": [_person(p.name, p.organisation, p.function) for p in item.presenters.all()],
+        "results": [_result(result) for result in item.results.all()],
+        "children": [
+            _item(child, public_only)
+            for child in item.child_items
+            if child.public or not public_only
+        ],
+    }
+
+
+def _result(result):
+    vote = None
+    if result.voted:
+        vote = {
+            "yes": result.vote_yes,
+            "no": result.vote_no,
+            "abstain": result.vote_abstain,
+            "text": result.vote_text,
+        }
+    return {
+        "kind": result.kind,
+        "text": result.text,
+        "vote": vote,
+        "responsible": result.responsible,
+        "due": _date(result.due),
+    }
+
+
+def export_document(meeting, *, public_only=False):
+    """The meeting as a ``werkstatt-protokoll/1`` document.
+
+    Expects a meeting from ``meeting_for_export`` (otherwise it costs a query
+    per related list). ``public_only`` leaves out non-public agenda items.
+    """
+    body = meeting.body
+    agenda = build_agenda(meeting.agenda_items.all())
+    next_meeting = None
+    if meeting.next_meeting_date:
+        next_meeting = {
+            "date": _date(meeting.next_meeting_date),
+            "time": _time(meeting.next_meeting_time),
+            "location": meeting.next_meeting_location,
+        }
+    closing = None
+    if meeting.has_closing:
+        closing = {"place": meeting.closing_place, "date": _date(meeting.closing_date)}
+    return {
+        "format": FORMAT,
+        "body": {
+            "name": body.name,
+            "short_name": body.short_name,
+            "organisation": body.organisation,
+            "place": body.place,
+        },
+        "meeting": {
+            "number": meeting.number,
+            "title": meeting.title,
+            "date": _date(meeting.date),
+            "start": _time(meeting.start),
+            "end": _time(meeting.end),
+            "location": meeting.location,
+            "public": meeting.public,
+            "status": meeting.status,
+            "chair": _person(
+                meeting.chair_name, meeting.chair_organisation, meeting.chair_function
+            ),
+            "minute_taker": _person(
+                meeting.minute_taker_name,
+                meeting.minute_taker_organisation,
+                meeting.minute_taker_function,
+            ),
+            "attachments": [{"name": a.name} for a in meeting.attachments.all()],
+            "participants": [
+                {
+                    "name": p.name,
+                    "organisation": p.organisation,
+                    "function": p.function,
+                    "status": p.status,
+                    "voting": p.voting,
+                    "substitute_for": p.substitute_for,
+                    "arrived": _time(p.arrived),
+                    "left": _time(p.left),
+                }
+                for p in meeting.participants.all()
+            ],
+            "agenda": [
+                _item(item, public_only) for item in agenda if item.public or not public_only
+            ],
+            "approves_minutes_of": [
+                {
+                    "number": a.number,
+                    "date": _date(a.date),
+                    "outcome": a.outcome,
+                    "note": a.note,
+                }
+                for a in meeting.approvals.all()
+            ],
+            "next_meeting": next_meeting,
+            "closing": closing,
+        },
+    }
+
+
+def dumps(document):
+    """The document as JSON text, UTF-8 with umlauts as they are."""
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,31 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from protokolle import exchange
+
+
+class Command(BaseCommand):
+    help = "Import one meeting's minutes from a werkstatt-protokoll/1 JSON file ('-' reads stdin)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="path of the JSON document, or - for standard input")
+
+    def handle(self, *args, file, **options):
+        try:
+            if file == "-":
+                data = sys.stdin.buffer.read()
+            else:
+                with open(file, "rb") as handle:
+                    data = handle.read()
+        except OSError as exc:
+            raise CommandError(f"{file}: {exc.strerror}") from exc
+        try:
+            meeting = exchange.import_document(exchange.parse(data))
+        except exchange.DocumentError as error:
+            for problem in error.problems:
+                self.stderr.write(problem)
+            raise CommandError(
+                f"{file}: nothing imported ({len(error.problems)} problem(s))"
+            ) from error
+        self.stdout.write(f"imported meeting {meeting.pk}")

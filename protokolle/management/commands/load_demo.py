@@ -1,0 +1,105 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from protokolle import exchange
+from protokolle.models import Meeting, Membership, Person, Presenter
+
+DEMO_DOCUMENT = (
+    Path(exchange.__file__).resolve().parent / "demo" / "ergebnisprotokoll-2022-03-21.json"
+)
+DEMO_PASSWORD = "demo"
+
+# The body's members as the reference minutes name them: (name, organisation,
+# function, role, voting, demo user).
+MEMBERS = [
+    ("Sven Guntermann", None, "Werkstattsprecher", Membership.Role.CHAIR, True, None),
+    ("Alexander Boldt", "WRL", "Projektmanager", Membership.Role.MINUTE_TAKER, False, "protokoll"),
+    ("Dr. Elena Herzog", "WRL", "Projektmanagerin", Membership.Role.MEMBER, False, None),
+    (
+        "Katja Boll",
+        "ver.di",
+        "Gewerkschaftssekretärin Landesverwaltungen Brandenburg",
+        Membership.Role.MEMBER,
+        True,
+        "mitglied",
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo minutes (8th Werkstatt meeting, 21.03.2022), members and demo users."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="run even though DEBUG is off (creates users with the password 'demo')",
+        )
+
+    def handle(self, *args, force, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "load_demo creates users with a known password; it runs only with DEBUG on "
+                "(or with --force)."
+            )
+        with transaction.atomic():
+            meeting = self.load_minutes()
+            people = self.load_members(meeting.body)
+            self.link_snapshots(meeting, people)
+            self.load_users(people)
+        self.stdout.write(f"Demo minutes: {meeting} (id {meeting.pk})")
+        self.stdout.write(f"Demo users (password '{DEMO_PASSWORD}'):")
+        self.stdout.write("  admin      site administrator (/admin/)")
+        self.stdout.write("  protokoll  minute-taker of the Werkstatt (Alexander Boldt)")
+        self.stdout.write("  mitglied   member of the Werkstatt (Katja Boll)")
+
+    def load_minutes(self):
+        document = exchange.parse(DEMO_DOCUMENT.read_bytes())
+        existing = Meeting.objects.filter(
+            body__name=document["body"]["name"], number=document["meeting"]["number"]
+        ).first()
+        return existing or exchange.import_document(document)
+
+    def load_members(self, body):
+        people = {}
+        for name, organisation, function, role, voting, _user in MEMBERS:
+            person, _ = Person.objects.get_or_create(
+                name=name, defaults={"organisation": organisation, "function": function}
+            )
+            Membership.objects.get_or_create(
+                body=body, person=person, defaults={"role": role, "voting": voting}
+            )
+            people[name] = person
+        return people
+
+    def link_snapshots(self, meeting, people):
+        """Link the printed names to the records, as the editor would have."""
+        if meeting.chair_name in people:
+            meeting.chair_person = people[meeting.chair_name]
+        if meeting.minute_taker_name in people:
+            meeting.minute_taker_person = people[meeting.minute_taker_name]
+        meeting.save(update_fields=["chair_person", "minute_taker_person"])
+        for name, person in people.items():
+            Presenter.objects.filter(agenda_item__meeting=meeting, name=name).update(person=person)
+
+    def load_users(self, people):
+        User = get_user_model()
+        admin, _ = User.objects.get_or_create(username="admin")
+        admin.is_staff = admin.is_superuser = True
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+        for name, *_rest, username in MEMBERS:
+            if username is None:
+                continue
+            user, _ = User.objects.get_or_create(username=username)
+            first, _space, last = name.rpartition(" ")
+            user.first_name, user.last_name = first, last
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            person = people[name]
+            person.user = user
+            person.save(update_fields=["user"])

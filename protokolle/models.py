@@ -1,0 +1,460 @@
+"""The domain: bodies, people, meetings and their minutes.
+
+Optional texts are nullable (``null=True``) on purpose: the exchange format
+``werkstatt-protokoll/1`` tells ``null`` from ``""``, and an import followed by
+an export must give back the same document.
+"""
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Body(models.Model):
+    """A standing committee (Werkstatt, Gremium)."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    short_name = models.CharField(_("short name"), max_length=50, null=True, blank=True)
+    organisation = models.CharField(
+        _("organisation"),
+        max_length=200,
+        null=True,
+        blank=True,
+        help_text=_("Organisation that runs the body."),
+    )
+    place = models.CharField(
+        _("place"),
+        max_length=100,
+        null=True,
+        blank=True,
+        help_text=_("Default place for the closing line, e.g. Cottbus."),
+    )
+
+    class Meta:
+        verbose_name = _("body")
+        verbose_name_plural = _("bodies")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Person(models.Model):
+    """A person who takes part in bodies; minutes keep their own snapshot of them."""
+
+    name = models.CharField(_("name"), max_length=200)
+    organisation = models.CharField(_("organisation"), max_length=200, null=True, blank=True)
+    function = models.CharField(_("function"), max_length=200, null=True, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="person",
+    )
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A person's seat in a body."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", _("member")
+        CHAIR = "chair", _("chair")
+        MINUTE_TAKER = "minute_taker", _("minute-taker")
+
+    body = models.ForeignKey(
+        Body, verbose_name=_("body"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role, default=Role.MEMBER)
+    voting = models.BooleanField(_("voting right"), default=True)
+    start = models.DateField(_("from"), null=True, blank=True)
+    end = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["body", "person__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__isnull=True) | Q(end__isnull=True) | Q(end__gte=F("start")),
+                name="membership_end_not_before_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} ({self.get_role_display()}, {self.body})"
+
+
+class PersonSnapshot(models.Model):
+    """A person as printed in one set of minutes, optionally linked to the record."""
+
+    name = models.CharField(_("name"), max_length=200)
+    organisation = models.CharField(_("organisation"), max_length=200, null=True, blank=True)
+    function = models.CharField(_("function"), max_length=200, null=True, blank=True)
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person (record)"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return ", ".join(part for part in (self.name, self.organisation, self.function) if part)
+
+
+class Meeting(models.Model):
+    """One meeting of a body and its minutes (Ergebnisprotokoll)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        CIRCULATED = "circulated", _("circulated")
+        CONFIRMED = "confirmed", _("confirmed")
+
+    body = models.ForeignKey(
+        Body, verbose_name=_("body"), on_delete=models.PROTECT, related_name="meetings"
+    )
+    number = models.PositiveIntegerField(
+        _("number"), null=True, blank=True, help_text=_("Running number within the body.")
+    )
+    title = models.CharField(_("title"), max_length=300, null=True, blank=True)
+    date = models.DateField(_("date"))
+    start = models.TimeField(_("start"), null=True, blank=True)
+    end = models.TimeField(_("end"), null=True, blank=True)
+    location = models.CharField(_("place"), max_length=500, null=True, blank=True)
+    public = models.BooleanField(_("public"), default=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status, default=Status.DRAFT, db_index=True
+    )
+
+    # Chair and minute-taker as printed on that day.
+    chair_name = models.CharField(_("chair"), max_length=200, null=True, blank=True)
+    chair_organisation = models.CharField(
+        _("chair's organisation"), max_length=200, null=True, blank=True
+    )
+    chair_function = models.CharField(_("chair's function"), max_length=200, null=True, blank=True)
+    chair_person = models.ForeignKey(
+        Person,
+        verbose_name=_("chair (record)"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    minute_taker_name = models.CharField(_("minute-taker"), max_length=200, null=True, blank=True)
+    minute_taker_organisation = models.CharField(
+        _("minute-taker's organisation"), max_length=200, null=True, blank=True
+    )
+    minute_taker_function = models.CharField(
+        _("minute-taker's function"), max_length=200, null=True, blank=True
+    )
+    minute_taker_person = models.ForeignKey(
+        Person,
+        verbose_name=_("minute-taker (record)"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    next_meeting_date = models.DateField(_("next meeting on"), null=True, blank=True)
+    next_meeting_time = models.TimeField(_("next meeting at"), null=True, blank=True)
+    next_meeting_location = models.CharField(
+        _("next meeting in"), max_length=500, null=True, blank=True
+    )
+
+    # The closing line ("Cottbus, 21.03.2022"); empty parts fall back to the
+    # body's place and the meeting's date when printed.
+    has_closing = models.BooleanField(_("print closing line"), default=True)
+    closing_place = models.CharField(_("closing place"), max_length=100, null=True, blank=True)
+    closing_date = models.DateField(_("closing date"), null=True, blank=True)
+
+    # Raised on every save through the editor, to detect edit conflicts.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        ordering = ["body", "-date", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["body", "number"], name="meeting_number_unique_in_body"
+            ),
+            models.CheckConstraint(
+                condition=Q(start__isnull=True) | Q(end__isnull=True) | Q(end__gt=F("start")),
+                name="meeting_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        if self.number:
+            return _("%(number)s. meeting of %(body)s on %(date)s") % {
+                "number": self.number,
+                "body": self.body.name,
+                "date": self.date.strftime("%d.%m.%Y"),
+            }
+        return _("%(title)s of %(body)s on %(date)s") % {
+            "title": self.title or _("Meeting"),
+            "body": self.body.name,
+            "date": self.date.strftime("%d.%m.%Y"),
+        }
+
+    def get_absolute_url(self):
+        return reverse("admin:protokolle_meeting_change", args=[self.pk])
+
+    @property
+    def is_confirmed(self):
+        return self.status == self.Status.CONFIRMED
+
+
+class Participant(PersonSnapshot):
+    """Attendance of one person at a meeting, as printed."""
+
+    class Status(models.TextChoices):
+        PRESENT = "present", _("present")
+        EXCUSED = "excused", _("excused")
+        ABSENT = "absent", _("absent")
+        GUEST = "guest", _("guest")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="participants"
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PRESENT)
+    voting = models.BooleanField(_("voting right"), null=True, blank=True)
+    substitute_for = models.CharField(_("stands in for"), max_length=200, null=True, blank=True)
+    arrived = models.TimeField(_("arrived"), null=True, blank=True)
+    left = models.TimeField(_("left"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["meeting", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(arrived__isnull=True) | Q(left__isnull=True) | Q(left__gt=F("arrived")),
+                name="participant_leaves_after_arriving",
+            ),
+        ]
+
+
+class AgendaItem(models.Model):
+    """One item of the agenda (TOP); items nest through ``parent``."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="agenda_items"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent item"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    number = models.CharField(
+        _("number"),
+        max_length=20,
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to number automatically (1, 2, 3.1 …)."),
+    )
+    title = models.CharField(_("title"), max_length=500)
+    public = models.BooleanField(_("public"), default=True)
+
+    class Meta:
+        verbose_name = _("agenda item")
+        verbose_name_plural = _("agenda items")
+        ordering = ["meeting", "parent_id", "position", "id"]
+
+    def __str__(self):
+        return f"{self.number or ''} {self.title}".strip()
+
+
+def build_agenda(items):
+    """Arrange one meeting's agenda items as a tree and number them.
+
+    Takes the items already fetched (no queries). Sets ``printed_number``,
+    ``depth`` and ``child_items`` on every item and returns the top level in
+    order. An item without an explicit number gets its parent's number and its
+    place among its siblings: 1, 2, 3.1, 3.2.1.
+    """
+    by_parent = defaultdict(list)
+    for item in sorted(items, key=lambda item: (item.position, item.pk or 0)):
+        by_parent[item.parent_id].append(item)
+
+    def walk(parent_id, prefix, depth):
+        siblings = by_parent.get(parent_id, [])
+        for index, item in enumerate(siblings, start=1):
+            item.printed_number = item.number or (f"{prefix}.{index}" if prefix else str(index))
+            item.depth = depth
+            item.child_items = walk(item.pk, item.printed_number, depth + 1)
+        return siblings
+
+    return walk(None, "", 0)
+
+
+def flatten_agenda(tree):
+    """The items of a tree from ``build_agenda`` in reading order."""
+    for item in tree:
+        yield item
+        yield from flatten_agenda(item.child_items)
+
+
+class Presenter(PersonSnapshot):
+    """Who presents an agenda item, as printed on that day."""
+
+    agenda_item = models.ForeignKey(
+        AgendaItem,
+        verbose_name=_("agenda item"),
+        on_delete=models.CASCADE,
+        related_name="presenters",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("presenter")
+        verbose_name_plural = _("presenters")
+        ordering = ["agenda_item", "position", "id"]
+
+
+class Result(models.Model):
+    """One result bullet of an agenda item."""
+
+    class Kind(models.TextChoices):
+        INFORMATION = "information", _("information")
+        DECISION = "decision", _("decision")
+        TASK = "task", _("task")
+        NOTE = "note", _("note")
+
+    agenda_item = models.ForeignKey(
+        AgendaItem,
+        verbose_name=_("agenda item"),
+        on_delete=models.CASCADE,
+        related_name="results",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.INFORMATION)
+    text = models.TextField(_("text"))
+    # A vote was taken when ``voted`` is set; counts and text may still be empty.
+    voted = models.BooleanField(_("vote taken"), default=False)
+    vote_yes = models.IntegerField(_("yes"), null=True, blank=True)
+    vote_no = models.IntegerField(_("no"), null=True, blank=True)
+    vote_abstain = models.IntegerField(_("abstentions"), null=True, blank=True)
+    vote_text = models.CharField(
+        _("vote as text"),
+        max_length=200,
+        null=True,
+        blank=True,
+        help_text=_("e.g. “unanimous”"),
+    )
+    responsible = models.CharField(_("responsible"), max_length=300, null=True, blank=True)
+    due = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("result")
+        verbose_name_plural = _("results")
+        ordering = ["agenda_item", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(vote_yes__isnull=True) | Q(vote_yes__gte=0),
+                name="result_vote_yes_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(vote_no__isnull=True) | Q(vote_no__gte=0),
+                name="result_vote_no_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(vote_abstain__isnull=True) | Q(vote_abstain__gte=0),
+                name="result_vote_abstain_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return self.text[:80]
+
+
+class Approval(models.Model):
+    """Earlier minutes that this meeting decided on (Bestätigung des Protokolls)."""
+
+    class Outcome(models.TextChoices):
+        APPROVED = "approved", _("confirmed")
+        APPROVED_WITH_CHANGES = "approved_with_changes", _("approved with changes")
+        REJECTED = "rejected", _("rejected")
+
+    meeting = models.ForeignKey(
+        Meeting,
+        verbose_name=_("deciding meeting"),
+        on_delete=models.CASCADE,
+        related_name="approvals",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    approved_meeting = models.ForeignKey(
+        Meeting,
+        verbose_name=_("approved meeting"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approved_by",
+        help_text=_("The meeting whose minutes are decided on, where it is recorded here."),
+    )
+    number = models.PositiveIntegerField(_("number"), null=True, blank=True)
+    date = models.DateField(_("date"), null=True, blank=True)
+    outcome = models.CharField(
+        _("result"), max_length=30, choices=Outcome, default=Outcome.APPROVED
+    )
+    note = models.TextField(_("note"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("approval of minutes")
+        verbose_name_plural = _("approvals of minutes")
+        ordering = ["meeting", "position", "id"]
+
+    def __str__(self):
+        return _("minutes of the %(number)s. meeting on %(date)s") % {
+            "number": self.number or "?",
+            "date": self.date.strftime("%d.%m.%Y") if self.date else "?",
+        }
+
+
+class Attachment(models.Model):
+    """A document that belongs to the minutes (Anlage)."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    name = models.CharField(_("name"), max_length=300)
+    file = models.FileField(_("file"), upload_to="attachments/%Y/", blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["meeting", "position", "id"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,46 @@
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+
+REFERENCE = (
+    Path(__file__).resolve().parent.parent
+    / "protokolle"
+    / "demo"
+    / "ergebnisprotokoll-2022-03-21.json"
+)
+
+
+@pytest.fixture
+def reference_document():
+    """The reference minutes (8th Werkstatt meeting) as a fresh, mutable dict."""
+    return json.loads(REFERENCE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def minimal_document():
+    return copy.deepcopy(
+        {
+            "format": "werkstatt-protokoll/1",
+            "body": {"name": "Werkstatt Test"},
+            "meeting": {"date": "2024-05-06", "agenda": [{"title": "Begrüßung"}]},
+        }
+    )
+
+
+def row_counts():
+    """How many rows each of our models has: to prove that nothing was written."""
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_app_config("protokolle").get_models()
+    }
+
+
+@pytest.fixture
+def unchanged_database(db):
+    """Assert at the end of the test that no row was added or removed."""
+    before = row_counts()
+    yield
+    assert row_counts() == before
