@@ -23,21 +23,25 @@ from .models import (
 )
 
 
+def _confirmed(obj):
+    """Whether ``obj`` (a meeting, or an agenda item for nested inlines) is confirmed."""
+    meeting = obj if isinstance(obj, Meeting) else getattr(obj, "meeting", None)
+    return meeting is not None and meeting.is_confirmed
+
+
 class ConfirmedReadOnly:
     """Refuse changes to anything that belongs to confirmed minutes."""
 
-    def _confirmed(self, obj):
-        meeting = obj if isinstance(obj, Meeting) else getattr(obj, "meeting", None)
-        return meeting is not None and meeting.is_confirmed
-
-    def has_add_permission(self, request, obj=None):
-        return not self._confirmed(obj) and super().has_add_permission(request, obj)
-
     def has_change_permission(self, request, obj=None):
-        return not self._confirmed(obj) and super().has_change_permission(request, obj)
+        return not _confirmed(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return not self._confirmed(obj) and super().has_delete_permission(request, obj)
+        return not _confirmed(obj) and super().has_delete_permission(request, obj)
+
+
+class ConfirmedReadOnlyInline(ConfirmedReadOnly):
+    def has_add_permission(self, request, obj=None):
+        return not _confirmed(obj) and super().has_add_permission(request, obj)
 
 
 class MembershipInline(admin.TabularInline):
@@ -70,14 +74,14 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["person", "body"]
 
 
-class PresenterInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
+class PresenterInline(ConfirmedReadOnlyInline, nested_admin.NestedTabularInline):
     model = Presenter
     extra = 0
     fields = ["position", "name", "organisation", "function", "person"]
     autocomplete_fields = ["person"]
 
 
-class ResultInline(ConfirmedReadOnly, nested_admin.NestedStackedInline):
+class ResultInline(ConfirmedReadOnlyInline, nested_admin.NestedStackedInline):
     model = Result
     extra = 0
     fields = [
@@ -88,7 +92,7 @@ class ResultInline(ConfirmedReadOnly, nested_admin.NestedStackedInline):
     ]
 
 
-class AgendaItemInline(ConfirmedReadOnly, nested_admin.NestedStackedInline):
+class AgendaItemInline(ConfirmedReadOnlyInline, nested_admin.NestedStackedInline):
     model = AgendaItem
     extra = 0
     fields = [("position", "number", "parent", "public"), "title"]
@@ -106,7 +110,7 @@ class AgendaItemInline(ConfirmedReadOnly, nested_admin.NestedStackedInline):
         return formset
 
 
-class ParticipantInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
+class ParticipantInline(ConfirmedReadOnlyInline, nested_admin.NestedTabularInline):
     model = Participant
     extra = 0
     fields = [
@@ -124,7 +128,7 @@ class ParticipantInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
     autocomplete_fields = ["person"]
 
 
-class ApprovalInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
+class ApprovalInline(ConfirmedReadOnlyInline, nested_admin.NestedTabularInline):
     model = Approval
     fk_name = "meeting"
     extra = 0
@@ -132,7 +136,7 @@ class ApprovalInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
     raw_id_fields = ["approved_meeting"]
 
 
-class AttachmentInline(ConfirmedReadOnly, nested_admin.NestedTabularInline):
+class AttachmentInline(ConfirmedReadOnlyInline, nested_admin.NestedTabularInline):
     model = Attachment
     extra = 0
     fields = ["position", "name", "file"]

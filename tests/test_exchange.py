@@ -136,7 +136,8 @@ def full_document():
                             results=[
                                 result(LONG_TEXT),
                                 result(
-                                    "Steckbrief überarbeiten:\n\n- Kosten\n- *Zeitplan*\n  - Phase 1",
+                                    "Steckbrief überarbeiten:\n\n"
+                                    "- Kosten\n- *Zeitplan*\n  - Phase 1",
                                     kind="task",
                                     responsible="WRL / Frau Müller",
                                     due="2024-01-31",
@@ -144,7 +145,12 @@ def full_document():
                                 result(
                                     "Vorlage wird angenommen.",
                                     kind="decision",
-                                    vote={"yes": None, "no": None, "abstain": None, "text": "einstimmig"},
+                                    vote={
+                                        "yes": None,
+                                        "no": None,
+                                        "abstain": None,
+                                        "text": "einstimmig",
+                                    },
                                 ),
                                 result(
                                     "Abstimmung vertagt.",
@@ -196,7 +202,9 @@ def test_a_full_document_comes_back_unchanged():
 def test_exported_keys_keep_the_schema_order(reference_document):
     exported = round_trip(reference_document)
     assert list(exported["meeting"]) == list(reference_document["meeting"])
-    assert list(exported["meeting"]["agenda"][0]) == list(reference_document["meeting"]["agenda"][0])
+    assert list(exported["meeting"]["agenda"][0]) == list(
+        reference_document["meeting"]["agenda"][0]
+    )
 
 
 def test_absent_optional_fields_come_back_with_their_defaults(minimal_document):
@@ -337,9 +345,21 @@ BAD_DOCUMENTS = {
         "meeting.agenda[2].results[0]: ",
         "owner",
     ),
-    "wrong type": (lambda d: set_at(d, ["meeting", "number"], "acht"), "meeting.number: ", "string"),
-    "wrong type of a list": (lambda d: set_at(d, ["meeting", "agenda"], {}), "meeting.agenda: ", ""),
-    "end before start": (lambda d: set_at(d, ["meeting", "end"], "09:00"), "meeting.end: ", "09:00"),
+    "wrong type": (
+        lambda d: set_at(d, ["meeting", "number"], "acht"),
+        "meeting.number: ",
+        "string",
+    ),
+    "wrong type of a list": (
+        lambda d: set_at(d, ["meeting", "agenda"], {}),
+        "meeting.agenda: ",
+        "",
+    ),
+    "end before start": (
+        lambda d: set_at(d, ["meeting", "end"], "09:00"),
+        "meeting.end: ",
+        "09:00",
+    ),
     "end equals start": (lambda d: set_at(d, ["meeting", "end"], "10:00"), "meeting.end: ", ""),
     "impossible due date": (
         lambda d: set_at(d, ["meeting", "agenda", 2, "results", 0, "due"], "2022-02-30"),
@@ -351,7 +371,11 @@ BAD_DOCUMENTS = {
         "meeting.agenda[2].results[0].due: ",
         "31.03.2022",
     ),
-    "empty title": (lambda d: set_at(d, ["meeting", "agenda", 0, "title"], ""), "meeting.agenda[0].title: ", ""),
+    "empty title": (
+        lambda d: set_at(d, ["meeting", "agenda", 0, "title"], ""),
+        "meeting.agenda[0].title: ",
+        "",
+    ),
     "negative vote": (
         lambda d: set_at(
             d, ["meeting", "agenda", 0, "results", 1, "vote"], {"yes": -1, "no": 0, "abstain": 0}

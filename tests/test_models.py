@@ -65,9 +65,7 @@ def test_it_refuses_a_participant_who_leaves_before_arriving():
 
 
 def test_it_refuses_a_membership_that_ends_before_it_starts():
-    refused(
-        MembershipFactory, start=datetime.date(2022, 1, 1), end=datetime.date(2021, 12, 31)
-    )
+    refused(MembershipFactory, start=datetime.date(2022, 1, 1), end=datetime.date(2021, 12, 31))
 
 
 def test_agenda_numbers_come_from_positions_and_nesting():
