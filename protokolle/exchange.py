@@ -457,6 +457,11 @@ def import_document(document):
             Participant.objects.bulk_create(parsed["participants"])
             Approval.objects.bulk_create(parsed["approvals"])
             Attachment.objects.bulk_create(parsed["attachments"])
+            if meeting.is_confirmed:
+                # Moving an archive in: its PDF becomes the archival record now.
+                from . import pdf
+
+                pdf.archive(meeting)
     except IntegrityError as exc:
         # Another import took the same number between our check and our write.
         raise DocumentError(
@@ -499,21 +504,21 @@ def _find_meeting(body, approval):
 # --- writing -------------------------------------------------------------------------
 
 
-def meeting_for_export(pk):
-    """Load a meeting with everything the document holds, in a fixed number of queries."""
-    return (
-        Meeting.objects.select_related("body")
-        .prefetch_related(
-            Prefetch(
-                "agenda_items",
-                queryset=AgendaItem.objects.prefetch_related("presenters", "results"),
-            ),
-            "participants",
-            "approvals",
-            "attachments",
-        )
-        .get(pk=pk)
+def export_queryset():
+    """Meetings with everything the document holds, in a fixed number of queries."""
+    return Meeting.objects.select_related("body").prefetch_related(
+        Prefetch(
+            "agenda_items",
+            queryset=AgendaItem.objects.prefetch_related("presenters", "results"),
+        ),
+        "participants",
+        "approvals",
+        "attachments",
     )
+
+
+def meeting_for_export(pk):
+    return export_queryset().get(pk=pk)
 
 
 def _time(value):

@@ -458,3 +458,40 @@ class Attachment(models.Model):
 
     def __str__(self):
         return self.name
+
+
+def archive_upload_to(instance, filename):
+    return f"archive/{instance.meeting.date:%Y}/{filename}"
+
+
+class ArchivedPdf(models.Model):
+    """The archival record of confirmed minutes: their PDF, rendered once, and its SHA-256."""
+
+    class Variant(models.TextChoices):
+        MEMBERS = "members", _("members' version")
+        PUBLIC = "public", _("public version")
+
+    meeting = models.ForeignKey(
+        Meeting,
+        verbose_name=_("meeting"),
+        on_delete=models.PROTECT,
+        related_name="archived_pdfs",
+    )
+    variant = models.CharField(_("version"), max_length=10, choices=Variant)
+    file = models.FileField(_("file"), upload_to=archive_upload_to)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("archived PDF")
+        verbose_name_plural = _("archived PDFs")
+        ordering = ["meeting", "variant"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "variant"], name="archived_pdf_one_per_variant"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.file.name} ({self.sha256[:12]}…)"

@@ -44,3 +44,10 @@ def unchanged_database(db):
     before = row_counts()
     yield
     assert row_counts() == before
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Stored files (archival PDFs, uploads) go to a fresh folder per test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

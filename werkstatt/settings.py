@@ -137,7 +137,7 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-LOGIN_URL = "login"
+LOGIN_URL = "login"  # django.contrib.auth.urls, under accounts/
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -154,4 +154,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # WeasyPrint reports every rendering step at INFO.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }

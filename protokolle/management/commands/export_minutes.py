@@ -1,28 +1,54 @@
+import sys
+
 from django.core.management.base import BaseCommand, CommandError
 
-from protokolle import exchange
-from protokolle.models import Meeting
+from protokolle import exchange, pdf
+from protokolle.models import ArchivedPdf, Meeting
 
 
 class Command(BaseCommand):
-    help = "Export one meeting's minutes as a werkstatt-protokoll/1 document."
+    help = "Export one meeting's minutes: the werkstatt-protokoll/1 document, the PDF or the HTML."
 
     def add_arguments(self, parser):
         parser.add_argument("meeting", type=int, help="the meeting's id")
-        parser.add_argument("--format", choices=["json"], default="json")
+        parser.add_argument("--format", choices=["json", "pdf", "html"], default="json")
+        parser.add_argument(
+            "--public",
+            action="store_true",
+            help="the public version: without non-public agenda items",
+        )
         parser.add_argument("-o", "--output", help="file to write (default: standard output)")
 
-    def handle(self, *args, meeting, output, **options):
+    def handle(self, *args, meeting, format, public, output, **options):
         try:
-            loaded = exchange.meeting_for_export(meeting)
+            loaded = pdf.meeting_for_minutes(meeting)
         except Meeting.DoesNotExist as exc:
             raise CommandError(f"there is no meeting with id {meeting}") from exc
-        text = exchange.dumps(exchange.export_document(loaded))
+        if format == "json":
+            data = exchange.dumps(exchange.export_document(loaded, public_only=public))
+            data = data.encode("utf-8")
+        elif format == "html":
+            data = pdf.render_html(loaded, public_only=public).encode("utf-8")
+        else:
+            data = self.pdf(loaded, public)
         if output:
             try:
-                with open(output, "w", encoding="utf-8") as handle:
-                    handle.write(text)
+                with open(output, "wb") as handle:
+                    handle.write(data)
             except OSError as exc:
                 raise CommandError(f"{output}: {exc.strerror}") from exc
+        elif format == "pdf":
+            sys.stdout.buffer.write(data)
         else:
-            self.stdout.write(text, ending="")
+            self.stdout.write(data.decode("utf-8"), ending="")
+
+    def pdf(self, meeting, public):
+        """Confirmed minutes: the stored archival copy, never a new rendering."""
+        if not meeting.is_confirmed:
+            return pdf.render_pdf(meeting, public_only=public)
+        variant = ArchivedPdf.Variant.PUBLIC if public else ArchivedPdf.Variant.MEMBERS
+        copy = next((c for c in meeting.archived_pdfs.all() if c.variant == variant), None)
+        if copy is None:
+            raise CommandError(f"meeting {meeting.pk} has no archived PDF ({variant})")
+        with copy.file.open("rb") as handle:
+            return handle.read()

@@ -2,14 +2,17 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from protokolle import exchange
+from protokolle import exchange, pdf
 
 
 class Command(BaseCommand):
-    help = "Import one meeting's minutes from a werkstatt-protokoll/1 JSON file ('-' reads stdin)."
+    help = (
+        "Import one meeting's minutes from a werkstatt-protokoll/1 JSON file, or from one of "
+        "our PDFs, which carry that document ('-' reads standard input)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="path of the JSON document, or - for standard input")
+        parser.add_argument("file", help="path of the JSON or PDF file, or - for standard input")
 
     def handle(self, *args, file, **options):
         try:
@@ -21,6 +24,8 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"{file}: {exc.strerror}") from exc
         try:
+            if data.startswith(b"%PDF-"):
+                data = pdf.embedded_document(data)
             meeting = exchange.import_document(exchange.parse(data))
         except exchange.DocumentError as error:
             for problem in error.problems:

@@ -1,0 +1,39 @@
+"""Who may read and who may write a body's minutes: decided here, asked everywhere."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import Body, Membership
+
+
+def readable_bodies(user):
+    """The bodies whose minutes ``user`` may read (members, and site staff)."""
+    if not user.is_authenticated or not user.is_active:
+        return Body.objects.none()
+    if user.is_staff or user.is_superuser:
+        return Body.objects.all()
+    return Body.objects.filter(memberships__person__user=user).distinct()
+
+
+def can_write(user, body):
+    """Minute-takers of the body, and site administrators, edit its drafts."""
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(
+        body=body, person__user=user, role=Membership.Role.MINUTE_TAKER
+    ).exists()
+
+
+def get_meeting_for_user(request, queryset, pk, *, write=False):
+    """Load a meeting from ``queryset`` for the request's user.
+
+    404 to anyone who may not read the body's minutes (outsiders do not learn
+    that a meeting exists), 403 to readers when ``write`` is asked.
+    """
+    try:
+        meeting = queryset.get(pk=pk, body__in=readable_bodies(request.user))
+    except queryset.model.DoesNotExist as exc:
+        raise Http404("no such meeting") from exc
+    if write and not can_write(request.user, meeting.body):
+        raise PermissionDenied
+    return meeting

@@ -1,0 +1,84 @@
+"""Filters for the minutes: German dates and times, people, votes, safe Markdown."""
+
+import nh3
+from django import template
+from django.utils.safestring import mark_safe
+from markdown_it import MarkdownIt
+
+register = template.Library()
+
+# CommonMark with raw HTML turned off: whatever a user types, "<script>"
+# included, comes out as text. Images are off so that nothing is ever fetched.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable(
+    ["image", "heading", "lheading", "code", "fence", "table", "hr", "html_block", "html_inline"],
+    ignoreInvalid=True,
+)
+# The subset the exchange format allows: paragraphs, lists, emphasis, links.
+_ALLOWED_TAGS = {"p", "ul", "ol", "li", "em", "strong", "a", "br", "code"}
+_ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
+
+
+@register.filter
+def minutes_markdown(text):
+    """A result's text as sanitised HTML (Markdown subset, see the exchange format)."""
+    html = _markdown.render(text or "")
+    return mark_safe(  # noqa: S308 - nh3 has just sanitised it
+        nh3.clean(
+            html,
+            tags=_ALLOWED_TAGS,
+            attributes=_ALLOWED_ATTRIBUTES,
+            url_schemes={"http", "https", "mailto"},
+            link_rel="noopener noreferrer",
+        )
+    )
+
+
+@register.filter
+def german_date(value):
+    """21.03.2022"""
+    return value.strftime("%d.%m.%Y") if value else ""
+
+
+@register.filter
+def german_time(value):
+    """10:00"""
+    return value.strftime("%H:%M") if value else ""
+
+
+@register.simple_tag
+def time_range(start, end):
+    """„10:00 – 12:00 Uhr“, „10:00 Uhr“ or nothing."""
+    if start and end:
+        return f"{start:%H:%M} – {end:%H:%M} Uhr"
+    if start:
+        return f"ab {start:%H:%M} Uhr"
+    if end:
+        return f"bis {end:%H:%M} Uhr"
+    return ""
+
+
+@register.filter
+def person_line(person):
+    """„Katja Boll, ver.di, Gewerkschaftssekretärin“ from any snapshot."""
+    parts = (person.name, person.organisation, person.function)
+    return ", ".join(part for part in parts if part)
+
+
+@register.filter
+def vote_line(result):
+    """„Ja 16 · Nein 0 · Enthaltung 1“, the vote's text, or both."""
+    if not result.voted:
+        return ""
+    counts = [
+        f"{label} {count}"
+        for label, count in (
+            ("Ja", result.vote_yes),
+            ("Nein", result.vote_no),
+            ("Enthaltung", result.vote_abstain),
+        )
+        if count is not None
+    ]
+    parts = [" · ".join(counts)] if counts else []
+    if result.vote_text:
+        parts.append(result.vote_text)
+    return ", ".join(parts)
