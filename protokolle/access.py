@@ -15,6 +15,17 @@ def readable_bodies(user):
     return Body.objects.filter(memberships__person__user=user).distinct()
 
 
+def writable_bodies(user):
+    """The bodies whose drafts ``user`` edits."""
+    if not user.is_authenticated or not user.is_active:
+        return Body.objects.none()
+    if user.is_superuser:
+        return Body.objects.all()
+    return Body.objects.filter(
+        memberships__person__user=user, memberships__role=Membership.Role.MINUTE_TAKER
+    ).distinct()
+
+
 def can_write(user, body):
     """Minute-takers of the body, and site administrators, edit its drafts."""
     if user.is_superuser:

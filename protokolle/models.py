@@ -223,7 +223,7 @@ class Meeting(models.Model):
         }
 
     def get_absolute_url(self):
-        return reverse("admin:protokolle_meeting_change", args=[self.pk])
+        return reverse("protokolle:meeting_detail", args=[self.pk])
 
     @property
     def is_confirmed(self):

@@ -1,0 +1,638 @@
+"""Drafting minutes: a new meeting proposed from the records, and the editor's save.
+
+The editor posts every row of the meeting at once. A save locks the meeting,
+applies only the fields this writer changed since loading the page, and stops
+with a conflict where someone else changed the same field meanwhile; nothing
+is written half-way and nothing typed is lost.
+"""
+
+import copy
+import datetime
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max
+from django.forms.models import modelformset_factory
+from django.utils.translation import gettext as _
+
+from . import forms
+from .models import (
+    AgendaItem,
+    Attachment,
+    Meeting,
+    Membership,
+    Participant,
+    Person,
+    Presenter,
+    Result,
+    build_agenda,
+    flatten_agenda,
+)
+
+STANDING_LAST_ITEM = "Sonstiges"
+
+
+class NotEditable(Exception):
+    """The minutes are no longer a draft."""
+
+
+# --- a new meeting ----------------------------------------------------------------------
+
+
+def waiting_for_confirmation(body, before=None):
+    """Earlier minutes of the body that are not confirmed yet, oldest first."""
+    meetings = body.meetings.exclude(status=Meeting.Status.CONFIRMED).order_by("date", "number")
+    if before:
+        meetings = meetings.filter(date__lt=before)
+    return list(meetings)
+
+
+def welcome_title(waiting):
+    """„Begrüßung und Bestätigung des Protokolls der 6. Sitzung vom 07.12.2021“, from records."""
+    if not waiting:
+        return "Begrüßung und Bestätigung der Tagesordnung"
+    parts = [
+        f"der {m.number}. Sitzung vom {m.date:%d.%m.%Y}"
+        if m.number
+        else f"der Sitzung vom {m.date:%d.%m.%Y}"
+        for m in waiting
+    ]
+    if len(parts) == 1:
+        listed = parts[0]
+        noun = "des Protokolls"
+    else:
+        listed = ", ".join(parts[:-1]) + " und " + parts[-1]
+        noun = "der Protokolle"
+    return f"Begrüßung und Bestätigung {noun} {listed}"
+
+
+def proposal(body):
+    """Initial values for a body's next meeting: number, times, place, chair, minute-taker."""
+    last = body.meetings.order_by("-date", "-number").first()
+    highest = body.meetings.aggregate(highest=Max("number"))["highest"]
+    members = {m.role: m.person for m in body.memberships.select_related("person")}
+    initial = {"number": (highest or 0) + 1, "date": datetime.date.today()}
+    chair = members.get(Membership.Role.CHAIR)
+    minute_taker = members.get(Membership.Role.MINUTE_TAKER)
+    if last:
+        initial.update(start=last.start, end=last.end, location=last.location)
+    initial["chair_name"] = chair.name if chair else (last.chair_name if last else None)
+    initial["minute_taker_name"] = (
+        minute_taker.name if minute_taker else (last.minute_taker_name if last else None)
+    )
+    return initial
+
+
+def _snapshot_from_members(meeting, role):
+    """Fill a chair's or minute-taker's snapshot from the member of that name."""
+    name = getattr(meeting, f"{role}_name")
+    if not name:
+        setattr(meeting, f"{role}_person", None)
+        return
+    person = Person.objects.filter(memberships__body=meeting.body, name=name).order_by("pk").first()
+    setattr(meeting, f"{role}_person", person)
+    if person:
+        if not getattr(meeting, f"{role}_organisation"):
+            setattr(meeting, f"{role}_organisation", person.organisation)
+        if not getattr(meeting, f"{role}_function"):
+            setattr(meeting, f"{role}_function", person.function)
+
+
+@transaction.atomic
+def create_meeting(form):
+    """Save a NewMeetingForm and propose the agenda from the body's records."""
+    meeting = form.save(commit=False)
+    body = meeting.body
+    for role in ("chair", "minute_taker"):
+        _snapshot_from_members(meeting, role)
+    meeting.closing_place = None
+    meeting.save()
+    waiting = waiting_for_confirmation(body, before=meeting.date)
+    AgendaItem.objects.create(meeting=meeting, position=0, title=welcome_title(waiting))
+    AgendaItem.objects.create(meeting=meeting, position=1, title=STANDING_LAST_ITEM)
+    return meeting
+
+
+# --- the editor -------------------------------------------------------------------------
+
+
+@dataclass
+class Conflict:
+    """A field that someone else changed meanwhile, which this writer changed too."""
+
+    label: str
+    theirs: str
+    mine: str
+
+
+def _display(value):
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, datetime.date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, datetime.time):
+        return value.strftime("%H:%M")
+    return str(value)
+
+
+@dataclass
+class Editor:
+    """All forms of the editor page for one meeting, bound to a POST or not."""
+
+    meeting: Meeting
+    data: dict | None = None
+    files: dict | None = None
+    conflicts: list = field(default_factory=list)
+
+    def __post_init__(self):
+        meeting = self.meeting
+        bound = self.data is not None
+        args = (self.data, self.files) if bound else ()
+        self.members = list(
+            Membership.objects.filter(body=meeting.body)
+            .select_related("person")
+            .order_by("person__name")
+        )
+        # One query for every name lookup of the save; the oldest record of a name wins.
+        self.persons = {person.name: person for person in Person.objects.order_by("-pk")}
+        self.person_names = sorted(self.persons)
+        # A copy: validating a ModelForm writes every posted field onto its instance,
+        # and the save must apply only what this writer changed.
+        self.meeting_form = forms.MeetingForm(*args, instance=copy.copy(meeting), prefix="meeting")
+
+        self.items = list(AgendaItem.objects.filter(meeting=meeting))
+        outline = list(flatten_agenda(build_agenda(self.items)))
+        self.outline = {item.pk: (index, item.depth) for index, item in enumerate(outline)}
+        self.printed = {item.pk: item.printed_number for item in outline}
+        self.item_formset = forms.AgendaItemFormSet(
+            *args,
+            prefix="items",
+            queryset=AgendaItem.objects.filter(meeting=meeting).order_by("pk"),
+            initial=[{"order": len(outline), "level": 0}],
+        )
+        self.item_formset.extra = 1
+        item_keys = [str(item.pk) for item in outline] + [self.new_item_key]
+
+        self.presenter_formset = self._rows(
+            forms.PresenterFormSet, Presenter, "presenters", item_keys, bound, args
+        )
+        self.result_formset = self._rows(
+            forms.ResultFormSet, Result, "results", item_keys, bound, args
+        )
+
+        participants = Participant.objects.filter(meeting=meeting).order_by("position", "pk")
+        listed = {p.name for p in participants}
+        extra = [
+            {
+                "name": m.person.name,
+                "organisation": m.person.organisation,
+                "function": m.person.function,
+                "voting": m.voting,
+            }
+            for m in self.members
+            if m.person.name not in listed and (m.end is None or m.end >= meeting.date)
+        ]
+        extra.append({"status": Participant.Status.GUEST})
+        participant_formset = modelformset_factory(
+            Participant,
+            form=forms.ParticipantForm,
+            formset=forms.EditorFormSet,
+            extra=len(extra),
+            can_delete=True,
+        )
+        self.participant_formset = participant_formset(
+            *args, prefix="participants", queryset=participants, initial=extra
+        )
+        self.attachment_formset = forms.AttachmentFormSet(
+            *args,
+            prefix="attachments",
+            queryset=Attachment.objects.filter(meeting=meeting).order_by("position", "pk"),
+            initial=[{}],
+        )
+        self.attachment_formset.extra = 1
+        if not bound:
+            self._set_outline_initials(outline)
+
+    @property
+    def new_item_key(self):
+        return f"new-{len(self.items)}"
+
+    def _rows(self, formset_class, model, prefix, item_keys, bound, args):
+        """Presenters or results, with one blank row under each item for new input."""
+        queryset = model.objects.filter(agenda_item__meeting=self.meeting).order_by(
+            "agenda_item_id", "position", "pk"
+        )
+        rows = formset_class(
+            *args,
+            prefix=prefix,
+            queryset=queryset,
+            initial=[{"item_key": key} for key in item_keys],
+        )
+        rows.extra = len(item_keys)
+        if not bound:
+            for form in rows.initial_forms:
+                form.initial["item_key"] = str(form.instance.agenda_item_id)
+        return rows
+
+    def _set_outline_initials(self, outline):
+        for form in self.item_formset.initial_forms:
+            order, level = self.outline[form.instance.pk]
+            form.initial.update(order=order, level=level)
+
+    # --- grouping for the template -----------------------------------------------------
+
+    def agenda_rows(self):
+        """Item forms in outline order, each with its presenter and result forms."""
+        presenters, results = {}, {}
+        for form in self.presenter_formset.forms:
+            presenters.setdefault(str(form["item_key"].value()), []).append(form)
+        for form in self.result_formset.forms:
+            results.setdefault(str(form["item_key"].value()), []).append(form)
+        rows = []
+        for index, form in enumerate(self.item_formset.forms):
+            key = str(form.instance.pk) if form.instance.pk else f"new-{index}"
+            order = form["order"].value()
+            try:
+                order = int(order)
+            except (TypeError, ValueError):
+                order = 10**6
+            rows.append(
+                {
+                    "form": form,
+                    "key": key,
+                    "order": order,
+                    "level": form["level"].value(),
+                    "number": self.printed.get(form.instance.pk, ""),
+                    "presenters": presenters.get(key, []),
+                    "results": results.get(key, []),
+                }
+            )
+        rows.sort(key=lambda row: (row["order"], row["form"].instance.pk is None))
+        return rows
+
+    @property
+    def formsets(self):
+        return [
+            self.item_formset,
+            self.presenter_formset,
+            self.result_formset,
+            self.participant_formset,
+            self.attachment_formset,
+        ]
+
+    def is_valid(self):
+        valid = self.meeting_form.is_valid()
+        for formset in self.formsets:
+            valid = formset.is_valid() and valid
+        if valid:
+            valid = self._check_item_keys()
+        return valid
+
+    def _check_item_keys(self):
+        known = {str(item.pk) for item in self.items}
+        created = {
+            f"new-{index}"
+            for index, form in enumerate(self.item_formset.forms)
+            if form.instance.pk is None
+            and not form.gone
+            and form.has_changed()
+            and not self._deleted(form)
+        }
+        valid = True
+        for formset in (self.presenter_formset, self.result_formset):
+            for form in formset.forms:
+                if not form.has_changed() or self._deleted(form):
+                    continue
+                key = form.cleaned_data.get("item_key")
+                if key in known | created:
+                    continue
+                if key and key.isdigit():
+                    message = _("Someone else deleted this agenda item meanwhile.")
+                else:
+                    message = _("Please give the new agenda item a title first.")
+                form.add_error(None, message)
+                valid = False
+        return valid
+
+    @staticmethod
+    def _deleted(form):
+        return bool(form.cleaned_data.get("DELETE")) if hasattr(form, "cleaned_data") else False
+
+    # --- conflicts ----------------------------------------------------------------------
+
+    def find_conflicts(self, current):
+        """Fields that this writer and someone else both changed since the page was loaded."""
+        conflicts = []
+        self._form_conflicts(self.meeting_form, current, conflicts, "")
+        fresh = {
+            AgendaItem: {i.pk: i for i in AgendaItem.objects.filter(meeting=current)},
+            Presenter: {p.pk: p for p in Presenter.objects.filter(agenda_item__meeting=current)},
+            Result: {r.pk: r for r in Result.objects.filter(agenda_item__meeting=current)},
+            Participant: {p.pk: p for p in Participant.objects.filter(meeting=current)},
+            Attachment: {a.pk: a for a in Attachment.objects.filter(meeting=current)},
+        }
+        self.fresh = fresh
+        for formset in self.formsets:
+            model = formset.model
+            for form in formset.initial_forms:
+                if not form.has_changed():
+                    continue
+                instance = fresh[model].get(form.instance.pk)
+                if instance is None:
+                    if not self._deleted(form):
+                        conflicts.append(
+                            Conflict(
+                                label=f"{model._meta.verbose_name}: {form.instance}",
+                                theirs=_("deleted"),
+                                mine=_("changed"),
+                            )
+                        )
+                        form.add_error(None, _("Someone else deleted this entry meanwhile."))
+                    continue
+                self._form_conflicts(form, instance, conflicts, f"{model._meta.verbose_name}: ")
+        self.conflicts = conflicts
+        return conflicts
+
+    def _form_conflicts(self, form, instance, conflicts, label_prefix):
+        for name in form.changed_data:
+            if name not in form._meta.fields:
+                continue
+            theirs = getattr(instance, name)
+            loaded = form.loaded_value(name)
+            mine = form.cleaned_data.get(name)
+            if _same(theirs, loaded) or _same(theirs, mine):
+                continue
+            label = f"{label_prefix}{form.fields[name].label}"
+            conflicts.append(Conflict(label=label, theirs=_display(theirs), mine=_display(mine)))
+            form.add_error(
+                name,
+                _(
+                    "Meanwhile someone else saved: „%(theirs)s“. Keep your text, take "
+                    "theirs, or merge both, then save again."
+                )
+                % {"theirs": _display(theirs)},
+            )
+
+    def accept_current_as_loaded(self, current):
+        """After a conflict, count the others' values as seen by this writer.
+
+        Rewrites the posted "loaded" values (the hidden initials) in ``self.data``
+        in place, so the page shown again carries them: saving the same input
+        again then keeps this writer's text, and merging is up to the writer.
+        """
+        self._rebase(self.meeting_form, current)
+        for formset in self.formsets:
+            for form in formset.initial_forms:
+                instance = self.fresh[formset.model].get(form.instance.pk)
+                if instance is not None:
+                    self._rebase(form, instance)
+
+    def _rebase(self, form, instance):
+        for name in form._meta.fields:
+            field = form.fields.get(name)
+            if field is None:
+                continue
+            value = field.hidden_widget().format_value(field.prepare_value(getattr(instance, name)))
+            self.data[form[name].html_initial_name] = "" if value is None else value
+
+    # --- saving -------------------------------------------------------------------------
+
+    def save(self, current, user=None):
+        """Write what this writer changed onto ``current`` (the locked meeting row)."""
+        meeting_form = self.meeting_form
+        for name in meeting_form.changed_data:
+            if name in meeting_form._meta.fields:
+                setattr(current, name, meeting_form.cleaned_data[name])
+        for role in ("chair", "minute_taker"):
+            if f"{role}_name" in meeting_form.changed_data:
+                _snapshot_from_members(current, role)
+        current.version += 1
+        current.save()
+
+        items = self._save_items(current)
+        self._save_rows(self.presenter_formset, items, self._link_presenter)
+        self._save_rows(self.result_formset, items, self._count_vote)
+        self._save_participants(current)
+        self._save_attachments(current)
+        return current
+
+    def _changed_instances(self, formset):
+        """(form, instance) for existing rows this writer changed; instance from the database."""
+        fresh = self.fresh[formset.model]
+        for form in formset.initial_forms:
+            instance = fresh.get(form.instance.pk)
+            if instance is not None and form.has_changed():
+                yield form, instance
+
+    def _apply(self, form, instance):
+        """Copy this writer's changes; a new row takes every field."""
+        names = form._meta.fields if instance.pk is None else form.changed_data
+        for name in names:
+            if name in form._meta.fields and name in form.cleaned_data:
+                setattr(instance, name, form.cleaned_data[name])
+
+    def _save_items(self, current):
+        """Save agenda items; rebuild the tree when this writer moved, added or removed any."""
+        fresh = self.fresh[AgendaItem]
+        by_key = {str(pk): item for pk, item in fresh.items()}
+        outline = []
+        moved = False
+        for index, form in enumerate(self.item_formset.forms):
+            if form.gone:
+                continue
+            if form.instance.pk is None:
+                if not form.has_changed() or self._deleted(form):
+                    continue
+                item = AgendaItem(meeting=current, title="")
+                self._apply(form, item)
+                by_key[f"new-{index}"] = item
+                moved = True
+            else:
+                item = fresh.get(form.instance.pk)
+                if item is None:
+                    continue
+                if self._deleted(form):
+                    moved = True
+                    continue
+                if form.has_changed():
+                    self._apply(form, item)
+                    item.changed = True
+                moved = moved or bool({"order", "level"} & set(form.changed_data))
+            outline.append((form.cleaned_data["order"], index, form.cleaned_data["level"], item))
+        if moved:
+            outline.sort(key=lambda entry: (entry[0], entry[1]))
+            stack = []
+            counters = {}
+            for _order, _index, level, item in outline:
+                level = min(level, len(stack))
+                del stack[level:]
+                parent = stack[-1] if stack else None
+                key = parent.pk if parent else None
+                item.parent = parent
+                item.position = counters.get((key, level), 0)
+                counters[(key, level)] = item.position + 1
+                item.save()
+                stack.append(item)
+        else:
+            for _order, _index, _level, item in outline:
+                if item.pk is None or getattr(item, "changed", False):
+                    item.save()
+        # Delete after re-parenting, so that surviving children are not cascaded away.
+        deleted = [
+            form.instance.pk
+            for form in self.item_formset.initial_forms
+            if self._deleted(form) and form.instance.pk in fresh
+        ]
+        AgendaItem.objects.filter(pk__in=deleted).delete()
+        return by_key
+
+    def _save_rows(self, formset, items, extra_step):
+        """Presenters or results: changed rows updated, new rows appended to their item."""
+        fresh = self.fresh[formset.model]
+        next_position = {}
+        for row in fresh.values():
+            key = row.agenda_item_id
+            next_position[key] = max(next_position.get(key, 0), row.position + 1)
+        deleted = []
+        for form in formset.forms:
+            if form.gone:
+                continue
+            if self._deleted(form):
+                if form.instance.pk in fresh:
+                    deleted.append(form.instance.pk)
+                continue
+            if not form.has_changed():
+                continue
+            if form.instance.pk is None:
+                item = items.get(form.cleaned_data["item_key"])
+                if item is None or item.pk is None:
+                    continue
+                position = next_position.get(item.pk, 0)
+                next_position[item.pk] = position + 1
+                row = formset.model(agenda_item=item, position=position)
+            else:
+                row = fresh.get(form.instance.pk)
+                if row is None:
+                    continue
+            self._apply(form, row)
+            if extra_step:
+                extra_step(row)
+            row.save()
+        formset.model.objects.filter(pk__in=deleted).delete()
+
+    @staticmethod
+    def _count_vote(result):
+        """A result with any vote figure or text records a vote."""
+        if any(
+            getattr(result, name) not in (None, "")
+            for name in ("vote_yes", "vote_no", "vote_abstain", "vote_text")
+        ):
+            result.voted = True
+
+    def _link_presenter(self, presenter):
+        person = self.persons.get(presenter.name)
+        presenter.person = person
+        if person:
+            presenter.organisation = presenter.organisation or person.organisation
+            presenter.function = presenter.function or person.function
+
+    def _save_participants(self, current):
+        fresh = self.fresh[Participant]
+        position = max((p.position for p in fresh.values()), default=-1) + 1
+        deleted = []
+        for form in self.participant_formset.forms:
+            if form.gone:
+                continue
+            if self._deleted(form):
+                if form.instance.pk in fresh:
+                    deleted.append(form.instance.pk)
+                continue
+            if form.instance.pk is None:
+                if not form.has_changed() or not form.cleaned_data.get("status"):
+                    continue
+                row = Participant(meeting=current, position=position)
+                position += 1
+            else:
+                row = fresh.get(form.instance.pk)
+                if row is None or not form.has_changed():
+                    continue
+            self._apply(form, row)
+            if not row.name:
+                continue
+            if row.person_id is None:
+                row.person = self.persons.get(row.name)
+            row.save()
+        Participant.objects.filter(pk__in=deleted).delete()
+
+    def _save_attachments(self, current):
+        fresh = self.fresh[Attachment]
+        position = max((a.position for a in fresh.values()), default=-1) + 1
+        deleted = []
+        for form in self.attachment_formset.forms:
+            if form.gone:
+                continue
+            if self._deleted(form):
+                if form.instance.pk in fresh:
+                    deleted.append(form.instance.pk)
+                continue
+            if form.instance.pk is None:
+                if not form.has_changed():
+                    continue
+                row = Attachment(meeting=current, position=position)
+                position += 1
+            else:
+                row = fresh.get(form.instance.pk)
+                if row is None or not form.has_changed():
+                    continue
+            self._apply(form, row)
+            if not row.name and row.file:
+                row.name = row.file.name.rsplit("/", 1)[-1]
+            if row.name:
+                row.save()
+        Attachment.objects.filter(pk__in=deleted).delete()
+
+
+def _same(a, b):
+    if a in (None, "") and b in (None, ""):
+        return True
+    return a == b
+
+
+def save_editor(meeting_pk, data, files, user=None):
+    """Validate and save the editor's POST in one transaction.
+
+    Returns ``(editor, saved)``. When ``saved`` is false, the editor holds the
+    user's input with errors or conflicts to show; nothing was written.
+    """
+    with transaction.atomic():
+        current = Meeting.objects.select_for_update().select_related("body").get(pk=meeting_pk)
+        if current.status != Meeting.Status.DRAFT:
+            raise NotEditable(
+                _("Only drafts can be edited; these minutes are %(status)s.")
+                % {"status": current.get_status_display()}
+            )
+        editor = Editor(current, data, files)
+        if not editor.is_valid():
+            editor.fresh = None
+            return editor, False
+        if editor.find_conflicts(current):
+            editor.accept_current_as_loaded(current)
+            return editor, False
+        number = editor.meeting_form.cleaned_data.get("number")
+        if (
+            "number" in editor.meeting_form.changed_data
+            and number is not None
+            and Meeting.objects.filter(body=current.body, number=number)
+            .exclude(pk=current.pk)
+            .exists()
+        ):
+            editor.meeting_form.add_error(
+                "number",
+                _("%(body)s already has a meeting number %(number)s.")
+                % {"body": current.body.name, "number": number},
+            )
+            return editor, False
+        editor.save(current, user)
+        return editor, True

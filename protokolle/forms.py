@@ -1,0 +1,521 @@
+"""Forms of the minute-taker's editor and of the new-meeting page.
+
+Every field of the editor carries its value as loaded (``show_hidden_initial``),
+so that a save applies only what this writer changed and can tell an edit
+conflict from a change made by someone else (see ``drafting.save_editor``).
+"""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.forms.models import BaseModelFormSet, modelformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from .models import AgendaItem, Attachment, Meeting, Participant, Presenter, Result
+
+MAX_LEVEL = 3
+# Explicit upload limit for attachments (the production issue adds type checks).
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%H:%M")
+
+
+DATE_AND_TIME_WIDGETS = {
+    forms.DateField: DateInput,
+    forms.TimeField: TimeInput,
+}
+
+
+def _use_html5_widgets(form):
+    for field in form.fields.values():
+        for field_class, widget_class in DATE_AND_TIME_WIDGETS.items():
+            if isinstance(field, field_class) and not isinstance(field.widget, forms.HiddenInput):
+                field.widget = widget_class(attrs=field.widget.attrs)
+
+
+def _bootstrap_classes(form):
+    """Bootstrap classes for fields rendered by hand (the formset rows)."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.HiddenInput | forms.RadioSelect):
+            css = "form-check-input" if isinstance(widget, forms.RadioSelect) else ""
+        elif isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select form-select-sm"
+        else:
+            css = "form-control form-control-sm"
+        if css:
+            widget.attrs["class"] = css
+
+
+class TrackedForm(forms.ModelForm):
+    """A ModelForm whose fields post their loaded value beside the typed one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _use_html5_widgets(self)
+        for field in self.fields.values():
+            field.show_hidden_initial = True
+
+    def loaded_value(self, name):
+        """The value this field had when the writer loaded the page."""
+        field = self.fields[name]
+        bound = self[name]
+        raw = self._widget_data_value(field.hidden_widget(), bound.html_initial_name)
+        try:
+            return field.clean(raw) if raw is not None else None
+        except ValidationError:
+            return None
+
+
+class MeetingForm(TrackedForm):
+    """Allgemeines: date, times, place, chair, minute-taker, next meeting, closing line."""
+
+    class Meta:
+        model = Meeting
+        fields = [
+            "number",
+            "title",
+            "date",
+            "start",
+            "end",
+            "location",
+            "public",
+            "chair_name",
+            "chair_organisation",
+            "chair_function",
+            "minute_taker_name",
+            "minute_taker_organisation",
+            "minute_taker_function",
+            "next_meeting_date",
+            "next_meeting_time",
+            "next_meeting_location",
+            "has_closing",
+            "closing_place",
+            "closing_date",
+        ]
+        labels = {
+            "chair_name": _("Chair"),
+            "chair_organisation": _("Organisation"),
+            "chair_function": _("Function"),
+            "minute_taker_name": _("Minute-taker"),
+            "minute_taker_organisation": _("Organisation"),
+            "minute_taker_function": _("Function"),
+            "next_meeting_date": _("Next meeting on"),
+            "next_meeting_time": _("at"),
+            "next_meeting_location": _("in"),
+            "closing_place": _("Place"),
+            "closing_date": _("Date"),
+        }
+
+    def __init__(self, *args, member_names=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("chair_name", "minute_taker_name"):
+            self.fields[name].widget.attrs["list"] = "member-names"
+            self.fields[name].widget.attrs["autocomplete"] = "off"
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Row(Column("number", css_class="col-sm-3"), Column("title", css_class="col-sm-9")),
+            Row(
+                Column("date", css_class="col-sm-4"),
+                Column("start", css_class="col-sm-4"),
+                Column("end", css_class="col-sm-4"),
+            ),
+            "location",
+            "public",
+            Fieldset(
+                _("Chair and minute-taker"),
+                Row(
+                    Column("chair_name", css_class="col-md-4"),
+                    Column("chair_organisation", css_class="col-md-4"),
+                    Column("chair_function", css_class="col-md-4"),
+                ),
+                Row(
+                    Column("minute_taker_name", css_class="col-md-4"),
+                    Column("minute_taker_organisation", css_class="col-md-4"),
+                    Column("minute_taker_function", css_class="col-md-4"),
+                ),
+            ),
+            Fieldset(
+                _("Next meeting and closing line"),
+                Row(
+                    Column("next_meeting_date", css_class="col-sm-4"),
+                    Column("next_meeting_time", css_class="col-sm-3"),
+                    Column("next_meeting_location", css_class="col-sm-5"),
+                ),
+                "has_closing",
+                Row(
+                    Column("closing_place", css_class="col-sm-6"),
+                    Column("closing_date", css_class="col-sm-6"),
+                ),
+            ),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end <= start:
+            self.add_error(
+                "end",
+                ValidationError(
+                    _("The meeting must end after it starts."), code="end_before_start"
+                ),
+            )
+        for role in ("chair", "minute_taker"):
+            if not cleaned.get(f"{role}_name") and (
+                cleaned.get(f"{role}_organisation") or cleaned.get(f"{role}_function")
+            ):
+                self.add_error(
+                    f"{role}_name",
+                    ValidationError(_("Please enter the name as well."), code="name_missing"),
+                )
+        if not cleaned.get("next_meeting_date") and (
+            cleaned.get("next_meeting_time") or cleaned.get("next_meeting_location")
+        ):
+            self.add_error(
+                "next_meeting_date",
+                ValidationError(
+                    _("Please enter the date of the next meeting."), code="date_missing"
+                ),
+            )
+        return cleaned
+
+    def validate_unique(self):
+        # The editor checks the meeting number against the database itself,
+        # inside the save's transaction (drafting.save_editor).
+        pass
+
+
+class NewMeetingForm(forms.ModelForm):
+    """The first facts of a new meeting; the agenda is proposed from the records."""
+
+    class Meta:
+        model = Meeting
+        fields = [
+            "number",
+            "title",
+            "date",
+            "start",
+            "end",
+            "location",
+            "chair_name",
+            "minute_taker_name",
+        ]
+        labels = {"chair_name": _("Chair"), "minute_taker_name": _("Minute-taker")}
+
+    def __init__(self, *args, body, **kwargs):
+        self.body = body
+        super().__init__(*args, **kwargs)
+        _use_html5_widgets(self)
+        self.instance.body = body
+        for name in ("chair_name", "minute_taker_name"):
+            self.fields[name].widget.attrs["list"] = "member-names"
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(Column("number", css_class="col-sm-3"), Column("title", css_class="col-sm-9")),
+            Row(
+                Column("date", css_class="col-sm-4"),
+                Column("start", css_class="col-sm-4"),
+                Column("end", css_class="col-sm-4"),
+            ),
+            "location",
+            Row(
+                Column("chair_name", css_class="col-md-6"),
+                Column("minute_taker_name", css_class="col-md-6"),
+            ),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end <= start:
+            self.add_error(
+                "end",
+                ValidationError(
+                    _("The meeting must end after it starts."), code="end_before_start"
+                ),
+            )
+        return cleaned
+
+    def clean_number(self):
+        number = self.cleaned_data["number"]
+        if number is not None and Meeting.objects.filter(body=self.body, number=number).exists():
+            raise ValidationError(
+                _("%(body)s already has a meeting number %(number)s."),
+                code="number_taken",
+                params={"body": self.body.name, "number": number},
+            )
+        return number
+
+
+# --- formsets ---------------------------------------------------------------------------
+
+
+class KnownObjectField(forms.ModelChoiceField):
+    """The hidden id of a formset row, looked up among the rows already loaded.
+
+    Django's own field runs one query per row; with 300 results that is 300
+    queries per save. A row deleted meanwhile by someone else is an error.
+    """
+
+    def __init__(self, objects, **kwargs):
+        self.objects = objects
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        # A row deleted meanwhile by someone else gives None; the formset marks it "gone".
+        return self.objects.get(str(value))
+
+
+class EditorFormSet(BaseModelFormSet):
+    """A model formset over rows loaded once, without a query per posted row."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        pk_name = self._pk_field.name
+        if pk_name in form.fields:
+            old = form.fields[pk_name]
+            form.fields[pk_name] = KnownObjectField(
+                self._known_objects(),
+                queryset=old.queryset,
+                required=False,
+                widget=forms.HiddenInput,
+                initial=old.initial,
+            )
+
+    def _known_objects(self):
+        if not hasattr(self, "_known"):
+            self._known = {str(obj.pk): obj for obj in self.get_queryset()}
+        return self._known
+
+    def _existing_object(self, pk):
+        return self._known_objects().get(str(pk))
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        # A posted row whose record someone else deleted meanwhile.
+        form.gone = self.is_bound and i < self.initial_form_count() and form.instance.pk is None
+        if form.gone:
+            pk_field = form.fields[self._pk_field.name]
+            pk_field.required = False
+            pk_field.disabled = True  # the missing id is not a change of this writer
+        return form
+
+
+class ItemKeyMixin(forms.Form):
+    """Rows that belong to an agenda item name it by ``item_key``: "12" or "new-3"."""
+
+    item_key = forms.CharField(widget=forms.HiddenInput, max_length=20)
+
+
+class RowForm(TrackedForm):
+    """A formset row, rendered by hand in the editor's template."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap_classes(self)
+
+
+class AgendaItemForm(RowForm):
+    order = forms.IntegerField(label=_("Order"), min_value=0, initial=0)
+    level = forms.IntegerField(label=_("Level"), min_value=0, max_value=MAX_LEVEL, initial=0)
+
+    class Meta:
+        model = AgendaItem
+        fields = ["number", "title", "public"]
+        widgets = {"title": forms.Textarea(attrs={"rows": 2})}
+
+    def has_changed(self):
+        # A new item counts once it has a title or number: moving an empty one is nothing.
+        if self.instance.pk is None and self.is_bound:
+            return any(
+                (self.data.get(self.add_prefix(name)) or "").strip() for name in ("title", "number")
+            )
+        return super().has_changed()
+
+
+class PresenterForm(ItemKeyMixin, RowForm):
+    class Meta:
+        model = Presenter
+        fields = ["name", "organisation", "function"]
+        widgets = {"name": forms.TextInput(attrs={"list": "person-names", "autocomplete": "off"})}
+
+
+class ResultForm(ItemKeyMixin, RowForm):
+    vote_yes = forms.IntegerField(label=_("yes"), required=False, validators=[MinValueValidator(0)])
+    vote_no = forms.IntegerField(label=_("no"), required=False, validators=[MinValueValidator(0)])
+    vote_abstain = forms.IntegerField(
+        label=_("abstentions"), required=False, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        model = Result
+        fields = [
+            "kind",
+            "text",
+            "voted",
+            "vote_yes",
+            "vote_no",
+            "vote_abstain",
+            "vote_text",
+            "responsible",
+            "due",
+        ]
+        widgets = {"text": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("vote_yes", "vote_no", "vote_abstain"):
+            self.fields[name].widget.attrs["min"] = 0
+            self.fields[name].widget.attrs["inputmode"] = "numeric"
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(
+            cleaned.get(name) not in (None, "")
+            for name in ("vote_yes", "vote_no", "vote_abstain", "vote_text")
+        ):
+            cleaned["voted"] = True
+        return cleaned
+
+
+class ParticipantForm(RowForm):
+    status = forms.ChoiceField(
+        label=_("attendance"),
+        choices=Participant.Status.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+
+    class Meta:
+        model = Participant
+        fields = [
+            "name",
+            "organisation",
+            "function",
+            "status",
+            "voting",
+            "substitute_for",
+            "arrived",
+            "left",
+        ]
+        widgets = {"voting": forms.NullBooleanSelect}
+
+    def clean(self):
+        cleaned = super().clean()
+        arrived, left = cleaned.get("arrived"), cleaned.get("left")
+        if arrived and left and left <= arrived:
+            self.add_error(
+                "left", ValidationError(_("Must be after arrival."), code="left_before_arrived")
+            )
+        if cleaned.get("name") and not cleaned.get("status") and self.has_changed():
+            self.add_error(
+                "status", ValidationError(_("Please choose the attendance."), code="required")
+            )
+        return cleaned
+
+
+class AttachmentForm(RowForm):
+    class Meta:
+        model = Attachment
+        fields = ["name", "file"]
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and getattr(upload, "size", 0) > MAX_UPLOAD_BYTES:
+            raise ValidationError(
+                _("The file is larger than %(limit)s MB."),
+                code="too_large",
+                params={"limit": MAX_UPLOAD_BYTES // (1024 * 1024)},
+            )
+        return upload
+
+
+class AgendaFormSet(EditorFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        # The numbers as they will be printed must be unique.
+        outline = sorted(
+            (
+                form
+                for form in self.forms
+                if form.cleaned_data and not self._should_delete_form(form)
+            ),
+            key=lambda form: form.cleaned_data["order"],
+        )
+        previous_level = -1
+        for form in outline:
+            level = form.cleaned_data["level"]
+            if level > previous_level + 1:
+                form.add_error(
+                    "level",
+                    ValidationError(
+                        _("An item can be at most one level deeper than the item above it."),
+                        code="level_jump",
+                    ),
+                )
+            previous_level = level
+        printed = {}
+        for form, number in zip(outline, outline_numbers(outline), strict=True):
+            if number in printed:
+                form.add_error(
+                    "number",
+                    ValidationError(
+                        _("The number %(number)s is used twice."),
+                        code="number_twice",
+                        params={"number": number},
+                    ),
+                )
+            printed[number] = form
+
+
+def outline_numbers(forms_in_order):
+    """Printed numbers of an outline of item forms, as ``build_agenda`` would print them."""
+    numbers, counters, stack = [], [], []
+    for form in forms_in_order:
+        level = min(form.cleaned_data["level"], len(stack))
+        del stack[level:]
+        del counters[level + 1 :]
+        while len(counters) <= level:
+            counters.append(0)
+        counters[level] += 1
+        prefix = stack[-1] if stack else ""
+        number = form.cleaned_data.get("number") or (
+            f"{prefix}.{counters[level]}" if prefix else str(counters[level])
+        )
+        stack.append(number)
+        numbers.append(number)
+    return numbers
+
+
+def formset(model, form, formset_class=EditorFormSet):
+    return modelformset_factory(model, form=form, formset=formset_class, extra=0, can_delete=True)
+
+
+AgendaItemFormSet = formset(AgendaItem, AgendaItemForm, AgendaFormSet)
+PresenterFormSet = formset(Presenter, PresenterForm)
+ResultFormSet = formset(Result, ResultForm)
+ParticipantFormSet = formset(Participant, ParticipantForm)
+AttachmentFormSet = formset(Attachment, AttachmentForm)

@@ -1,0 +1,539 @@
+import copy
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from protokolle import exchange
+from protokolle.models import (
+    AgendaItem,
+    Meeting,
+    Membership,
+    Participant,
+    Result,
+    build_agenda,
+    flatten_agenda,
+)
+
+from .factories import MembershipFactory, PersonFactory, UserFactory
+from .html_forms import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def meeting(reference_document):
+    return exchange.import_document(copy.deepcopy(reference_document))
+
+
+def user_with_role(body, role, **person):
+    user = UserFactory()
+    MembershipFactory(body=body, person=PersonFactory(user=user, **person), role=role)
+    return user
+
+
+@pytest.fixture
+def writer(meeting):
+    return user_with_role(meeting.body, Membership.Role.MINUTE_TAKER, name="Alexander Boldt")
+
+
+@pytest.fixture
+def member(meeting):
+    return user_with_role(meeting.body, Membership.Role.MEMBER, name="Katja Boll")
+
+
+@pytest.fixture
+def outsider():
+    return user_with_role(None, Membership.Role.MINUTE_TAKER) if False else _outsider()
+
+
+def _outsider():
+    user = UserFactory()
+    MembershipFactory(person=PersonFactory(user=user), role=Membership.Role.MINUTE_TAKER)
+    return user
+
+
+def edit_url(meeting):
+    return reverse("protokolle:meeting_edit", args=[meeting.pk])
+
+
+def load(client, meeting):
+    response = client.get(edit_url(meeting))
+    assert response.status_code == 200
+    return form_data(response.content)
+
+
+def field_name(data, suffix, value, prefix=""):
+    """The posted name ending in ``suffix`` whose value is ``value`` (e.g. a title)."""
+    names = [
+        name
+        for name, v in data.items()
+        if name.endswith(suffix)
+        and name.startswith(prefix)
+        and not name.startswith("initial-")
+        and v == value
+    ]
+    assert len(names) == 1, (suffix, value, names)
+    return names[0]
+
+
+def prefix_of(name):
+    return name.rsplit("-", 1)[0]
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+def test_anonymous_users_are_sent_to_log_in(client, meeting):
+    response = client.get(edit_url(meeting))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_members_of_another_body_get_404(client, meeting, outsider):
+    client.force_login(outsider)
+    assert client.get(edit_url(meeting)).status_code == 404
+    assert client.post(edit_url(meeting), {}).status_code == 404
+
+
+def test_members_may_read_but_not_edit(client, meeting, member):
+    client.force_login(member)
+    assert client.get(reverse("protokolle:meeting_detail", args=[meeting.pk])).status_code == 200
+    assert client.get(edit_url(meeting)).status_code == 403
+    assert client.post(edit_url(meeting), {}).status_code == 403
+
+
+def test_the_minute_taker_edits(client, meeting, writer):
+    client.force_login(writer)
+    assert client.get(edit_url(meeting)).status_code == 200
+
+
+@pytest.mark.parametrize("status", ["circulated", "confirmed"])
+def test_only_drafts_are_editable(client, reference_document, status):
+    reference_document["meeting"]["status"] = status
+    meeting = exchange.import_document(reference_document)
+    writer = user_with_role(meeting.body, Membership.Role.MINUTE_TAKER)
+    client.force_login(writer)
+
+    response = client.get(edit_url(meeting), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("protokolle:meeting_detail", args=[meeting.pk])
+    assert "nicht mehr bearbeitet" in response.content.decode()
+
+
+# --- queries ----------------------------------------------------------------------------
+
+
+def big_document(reference_document, items=60, results=5):
+    document = copy.deepcopy(reference_document)
+    document["meeting"]["number"] = 99
+    document["meeting"]["agenda"] = [
+        {
+            "title": f"Punkt {n}",
+            "presenters": [{"name": "Katja Boll"}],
+            "results": [{"text": f"Ergebnis {n}.{r}"} for r in range(results)],
+        }
+        for n in range(items)
+    ]
+    return document
+
+
+@pytest.mark.parametrize("url_name", ["protokolle:meeting_edit", "protokolle:minutes_preview"])
+def test_editor_and_preview_cost_the_same_queries_for_3_and_60_items(
+    client, reference_document, writer, url_name, django_assert_num_queries
+):
+    small_document = copy.deepcopy(reference_document)
+    small_document["meeting"]["number"] = 3
+    small_document["meeting"]["agenda"] = small_document["meeting"]["agenda"][:3]
+    small = exchange.import_document(small_document)
+    large = exchange.import_document(big_document(reference_document))
+    client.force_login(writer)
+    counts = []
+    for meeting in (small, large):
+        client.get(reverse(url_name, args=[meeting.pk]))  # warm the session
+        expected = 12 if url_name == "protokolle:meeting_edit" else 11
+        with django_assert_num_queries(expected) as captured:
+            response = client.get(reverse(url_name, args=[meeting.pk]))
+        assert response.status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+# --- saving -----------------------------------------------------------------------------
+
+
+def test_saving_the_unchanged_page_changes_nothing(client, meeting, writer):
+    client.force_login(writer)
+    before = exchange.export_document(exchange.meeting_for_export(meeting.pk))
+
+    response = client.post(edit_url(meeting), load(client, meeting))
+
+    assert response.status_code == 302
+    assert exchange.export_document(exchange.meeting_for_export(meeting.pk)) == before
+    assert Meeting.objects.get(pk=meeting.pk).version == meeting.version + 1
+
+
+def test_it_saves_general_fields_results_and_votes(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    data["meeting-location"] = "Rathaus Cottbus, Saal 1"
+    text = field_name(
+        data, "-text", "Das Protokoll 6. Sitzung vom 07.12.2021 wird angenommen und bestätigt."
+    )
+    row = prefix_of(text)
+    data[f"{row}-vote_yes"] = "16"
+    data[f"{row}-vote_no"] = "0"
+    data[f"{row}-vote_abstain"] = "1"
+
+    response = client.post(edit_url(meeting), data)
+
+    assert response.status_code == 302
+    document = exchange.export_document(exchange.meeting_for_export(meeting.pk))
+    assert document["meeting"]["location"] == "Rathaus Cottbus, Saal 1"
+    assert document["meeting"]["agenda"][0]["results"][1]["vote"] == {
+        "yes": 16,
+        "no": 0,
+        "abstain": 1,
+        "text": None,
+    }
+
+
+def assert_kept(response, *values):
+    page = response.content.decode()
+    for value in values:
+        assert value in page, value
+
+
+def test_end_before_start_is_shown_at_the_field_and_keeps_the_input(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    data["meeting-end"] = "09:00"
+    data["meeting-location"] = "Neuer Ort, nicht verlieren"
+
+    response = client.post(edit_url(meeting), data)
+
+    assert response.status_code == 400
+    assert response.context["editor"].meeting_form.errors["end"]
+    assert_kept(response, "Neuer Ort, nicht verlieren", 'value="09:00"')
+    assert Meeting.objects.get(pk=meeting.pk).location == "Online"
+
+
+def test_a_due_date_that_is_no_date_is_shown_at_the_field(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    text = field_name(
+        data, "-text", "Die nächste Werkstattsitzung wird für den 23.05.2022 angekündigt."
+    )
+    data[f"{prefix_of(text)}-due"] = "2022-02-30"
+    data[text] = "Geänderter Text bleibt erhalten"
+
+    response = client.post(edit_url(meeting), data)
+
+    assert response.status_code == 400
+    errors = [f.errors for f in response.context["editor"].result_formset.forms if f.errors]
+    assert "due" in errors[0]
+    assert_kept(response, "Geänderter Text bleibt erhalten", "2022-02-30")
+
+
+def test_negative_vote_counts_are_refused(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    text = field_name(
+        data, "-text", "Das Protokoll 7. Sitzung vom 25.01.2022 wird angenommen und bestätigt."
+    )
+    data[f"{prefix_of(text)}-vote_no"] = "-2"
+
+    response = client.post(edit_url(meeting), data)
+
+    assert response.status_code == 400
+    assert not Result.objects.filter(voted=True).exists()
+
+
+def test_an_agenda_number_used_twice_is_refused(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    title = field_name(data, "-title", "Sonstiges")
+    data[f"{prefix_of(title)}-number"] = "3.1"
+
+    response = client.post(edit_url(meeting), data)
+
+    assert response.status_code == 400
+    assert "3.1" in response.content.decode()
+    assert AgendaItem.objects.get(meeting=meeting, title="Sonstiges").number == "6"
+
+
+def test_a_meeting_number_used_in_the_body_is_refused(client, meeting, writer, reference_document):
+    other = copy.deepcopy(reference_document)
+    other["meeting"]["number"] = 9
+    exchange.import_document(other)
+    client.force_login(writer)
+    data = load(client, meeting)
+    data["meeting-number"] = "9"
+
+    response = client.post(edit_url(meeting), data)
+
+    assert response.status_code == 400
+    assert response.context["editor"].meeting_form.errors["number"]
+
+
+def test_a_new_result_and_a_new_item_are_added_from_the_blank_rows(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    blank_results = [
+        prefix_of(name)
+        for name, value in data.items()
+        if name.startswith("results-") and name.endswith("-id") and not value
+    ]
+    item_two = AgendaItem.objects.get(meeting=meeting, number="2")
+    target = next(p for p in blank_results if data[f"{p}-item_key"] == str(item_two.pk))
+    data[f"{target}-text"] = "Neues Ergebnis zu TOP 2"
+    new_item = next(
+        prefix_of(n)
+        for n, v in data.items()
+        if n.startswith("items-") and n.endswith("-id") and not v
+    )
+    data[f"{new_item}-title"] = "Verschiedenes"
+    new_result = next(p for p in blank_results if data[f"{p}-item_key"].startswith("new-"))
+    data[f"{new_result}-text"] = "Ergebnis unter dem neuen Punkt"
+    data[f"{new_result}-kind"] = "task"
+    data[f"{new_result}-responsible"] = "WRL"
+    data[f"{new_result}-due"] = "2022-04-30"
+
+    response = client.post(edit_url(meeting), data)
+
+    assert response.status_code == 302
+    document = exchange.export_document(exchange.meeting_for_export(meeting.pk))
+    agenda = document["meeting"]["agenda"]
+    assert agenda[1]["results"][-1]["text"] == "Neues Ergebnis zu TOP 2"
+    assert agenda[-1]["title"] == "Verschiedenes"
+    assert agenda[-1]["results"] == [
+        {
+            "kind": "task",
+            "text": "Ergebnis unter dem neuen Punkt",
+            "vote": None,
+            "responsible": "WRL",
+            "due": "2022-04-30",
+        }
+    ]
+
+
+def test_order_and_level_fields_move_and_nest_items_without_javascript(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    for name in [n for n in data if n.startswith("items-") and n.endswith("-number")]:
+        data[name] = ""  # numbered from the position from now on
+    sonstiges = prefix_of(field_name(data, "-title", "Sonstiges"))
+    welcome = prefix_of(field_name(data, "-title", meeting.agenda_items.get(number="1").title))
+    kita = prefix_of(
+        field_name(
+            data, "-title", "Soziale Infrastruktur: Ausblick zur Qualifizierung von Kita-Projekten"
+        )
+    )
+    data[f"{sonstiges}-order"] = "0"
+    data[f"{welcome}-order"] = "1"
+    data[f"{kita}-level"] = "1"  # a sub-item of the item above it
+
+    response = client.post(edit_url(meeting), data)
+
+    assert response.status_code == 302
+    loaded = exchange.meeting_for_export(meeting.pk)
+    outline = [
+        (item.printed_number, item.title[:12])
+        for item in flatten_agenda(build_agenda(loaded.agenda_items.all()))
+    ]
+    assert outline == [
+        ("1", "Sonstiges"),
+        ("2", "Begrüßung un"),
+        ("3", "Vorstellung "),
+        ("4", "Vorstellung "),
+        ("5", "Diskussion u"),
+        ("5.1", "Soziale Infr"),
+        ("6", "Information "),
+    ]
+
+
+def test_deleting_a_result(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    text = field_name(
+        data, "-text", "Die nächste Werkstattsitzung wird für den 23.05.2022 angekündigt."
+    )
+    data[f"{prefix_of(text)}-DELETE"] = "on"
+
+    assert client.post(edit_url(meeting), data).status_code == 302
+    assert not Result.objects.filter(text__startswith="Die nächste Werkstattsitzung").exists()
+
+
+def test_attendance_is_taken_with_one_click_per_member(client, meeting, writer, member):
+    client.force_login(writer)
+    data = load(client, meeting)
+    katja = prefix_of(field_name(data, "-name", "Katja Boll", prefix="participants-"))
+    data[f"{katja}-status"] = "present"
+    guest_rows = [
+        prefix_of(n)
+        for n, v in data.items()
+        if n.startswith("participants-")
+        and n.endswith("-name")
+        and not v
+        and not n.startswith("initial-")
+    ]
+    data[f"{guest_rows[-1]}-name"] = "Gisela Gast"
+    data[f"{guest_rows[-1]}-organisation"] = "DABB"
+
+    assert client.post(edit_url(meeting), data).status_code == 302
+
+    participants = list(Participant.objects.filter(meeting=meeting).values_list("name", "status"))
+    assert participants == [("Katja Boll", "present"), ("Gisela Gast", "guest")]
+    assert Participant.objects.get(name="Katja Boll").person.user == member
+
+
+# --- edit conflicts ---------------------------------------------------------------------
+
+
+def test_two_writers_changing_different_fields_both_survive(client, meeting, writer):
+    client.force_login(writer)
+    first, second = load(client, meeting), load(client, meeting)
+    first["meeting-location"] = "Cottbus, Stadthalle"
+    sonstiges = field_name(second, "-title", "Sonstiges")
+    second[sonstiges] = "Sonstiges und Termine"
+
+    assert client.post(edit_url(meeting), first).status_code == 302
+    assert client.post(edit_url(meeting), second).status_code == 302
+
+    saved = Meeting.objects.get(pk=meeting.pk)
+    assert saved.location == "Cottbus, Stadthalle"
+    assert AgendaItem.objects.filter(meeting=meeting, title="Sonstiges und Termine").exists()
+
+
+def test_a_conflict_keeps_the_input_shows_the_other_version_and_saves_on_resubmit(
+    client, meeting, writer
+):
+    client.force_login(writer)
+    first, second = load(client, meeting), load(client, meeting)
+    text = field_name(
+        first, "-text", "Die nächste Werkstattsitzung wird für den 23.05.2022 angekündigt."
+    )
+    first[text] = "Fassung A: Termin 23.05.2022"
+    second[text] = "Fassung B: Termin 23.05.2022, 10 Uhr"
+    second["meeting-location"] = "Fassung B Ort"
+
+    assert client.post(edit_url(meeting), first).status_code == 302
+    response = client.post(edit_url(meeting), second)
+
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Fassung A: Termin 23.05.2022" in page  # the other version is shown
+    assert "Fassung B: Termin 23.05.2022, 10 Uhr" in page  # the own input is kept
+    assert Result.objects.filter(text="Fassung A: Termin 23.05.2022").exists()
+    assert Meeting.objects.get(pk=meeting.pk).location == "Online"
+
+    merged = form_data(response.content)
+    merged[text] = "Fassung A und B: Termin 23.05.2022, 10 Uhr"
+    assert client.post(edit_url(meeting), merged).status_code == 302
+    assert Result.objects.filter(text="Fassung A und B: Termin 23.05.2022, 10 Uhr").exists()
+    assert Meeting.objects.get(pk=meeting.pk).location == "Fassung B Ort"
+
+
+def test_a_row_deleted_meanwhile_is_not_brought_back(client, meeting, writer):
+    client.force_login(writer)
+    first, second = load(client, meeting), load(client, meeting)
+    text = field_name(
+        first, "-text", "Die nächste Werkstattsitzung wird für den 23.05.2022 angekündigt."
+    )
+    first[f"{prefix_of(text)}-DELETE"] = "on"
+    second["meeting-location"] = "Anderer Ort"
+
+    assert client.post(edit_url(meeting), first).status_code == 302
+    assert client.post(edit_url(meeting), second).status_code == 302
+    assert not Result.objects.filter(text__startswith="Die nächste Werkstattsitzung").exists()
+
+
+# --- a new meeting ----------------------------------------------------------------------
+
+
+def test_a_new_meeting_is_proposed_from_the_records(client, meeting, writer):
+    client.force_login(writer)
+    response = client.get(reverse("protokolle:meeting_new", args=[meeting.body.pk]))
+
+    form = response.context["form"]
+    assert form.initial["number"] == 9
+    assert form.initial["location"] == "Online"
+    assert form.initial["minute_taker_name"] == "Alexander Boldt"
+    assert response.context["welcome_title"] == (
+        "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022"
+    )
+
+
+def test_creating_a_meeting_writes_the_welcome_item_from_the_records(client, meeting, writer):
+    client.force_login(writer)
+    response = client.post(
+        reverse("protokolle:meeting_new", args=[meeting.body.pk]),
+        {
+            "number": "9",
+            "date": "2022-05-23",
+            "start": "10:00",
+            "end": "12:00",
+            "location": "Online",
+            "chair_name": "",
+            "minute_taker_name": "Alexander Boldt",
+        },
+    )
+
+    new = Meeting.objects.get(body=meeting.body, number=9)
+    assert response["Location"] == edit_url(new)
+    titles = list(new.agenda_items.order_by("position").values_list("title", flat=True))
+    assert titles == [
+        "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022",
+        "Sonstiges",
+    ]
+    assert new.minute_taker_person.user == writer
+
+
+def test_a_new_meeting_with_a_used_number_is_refused(client, meeting, writer):
+    client.force_login(writer)
+    response = client.post(
+        reverse("protokolle:meeting_new", args=[meeting.body.pk]),
+        {"number": "8", "date": "2022-05-23", "location": "Typed place"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["number"]
+    assert "Typed place" in response.content.decode()
+
+
+def test_members_cannot_create_meetings(client, meeting, member):
+    client.force_login(member)
+    assert client.get(reverse("protokolle:meeting_new", args=[meeting.body.pk])).status_code == 403
+
+
+# --- start page and language --------------------------------------------------------------
+
+
+def test_the_start_page_lists_the_users_bodies_and_waiting_drafts(
+    client, meeting, writer, outsider
+):
+    client.force_login(writer)
+    page = client.get(reverse("home")).content.decode()
+    assert "Werkstatt" in page
+    assert "Entwurf" in page
+    assert edit_url(meeting) in page
+
+    client.force_login(outsider)
+    page = client.get(reverse("home")).content.decode()
+    assert edit_url(meeting) not in page
+
+
+def test_the_interface_is_german_even_for_english_browsers(client, writer):
+    client.force_login(writer)
+    page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en").content.decode()
+    assert "Abmelden" in page
+
+
+def test_english_can_be_chosen(client, writer):
+    client.force_login(writer)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("home")).content.decode()
+    assert "Log out" in page
+
+
+def test_dates_are_the_meetings_date(meeting):
+    assert meeting.date == datetime.date(2022, 3, 21)
