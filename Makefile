@@ -8,6 +8,11 @@ HOST ?= 127.0.0.1:8000
 # Debian packages: Pango for WeasyPrint, HarfBuzz subsetting (about 2.6 times
 # faster PDF rendering than the fontTools fallback), DejaVu fonts for the PDF.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+# Debian's Chromium for the browser tests (tests/e2e), which Playwright drives.
+TEST_PACKAGES := chromium
+
+# Without these WeasyPrint cannot run at all.
+REQUIRED ?= libpango-1.0-0 libpangoft2-1.0-0
 
 .PHONY: run test lint system-deps install clean
 
@@ -17,6 +22,7 @@ run: install
 	$(PY) manage.py runserver $(HOST)
 
 test: install lint
+	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)" REQUIRED=""
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
@@ -41,9 +47,9 @@ system-deps:
 	  echo "Installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-	  echo "Please install these Debian packages (WeasyPrint needs them):$$missing"; \
+	  echo "Please install these Debian packages:$$missing"; \
 	  echo "  sudo apt-get install$$missing"; \
-	  if ! dpkg -s libpango-1.0-0 >/dev/null 2>&1; then exit 1; fi; \
+	  for p in $(REQUIRED); do dpkg -s $$p >/dev/null 2>&1 || exit 1; done; \
 	fi
 
 clean:
