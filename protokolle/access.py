@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 
 from .models import Body, Membership
 
@@ -48,3 +49,16 @@ def get_meeting_for_user(request, queryset, pk, *, write=False):
     if write and not can_write(request.user, meeting.body):
         raise PermissionDenied
     return meeting
+
+
+def membership_of(user, body):
+    """The user's current membership in ``body``, or None."""
+    if not user.is_authenticated:
+        return None
+    today = timezone.localdate()
+    for membership in Membership.objects.filter(body=body, person__user=user).select_related(
+        "person"
+    ):
+        if membership.is_active_on(today):
+            return membership
+    return None

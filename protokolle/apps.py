@@ -1,6 +1,27 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProtokolleConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "protokolle"
+    verbose_name = _("Minutes")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from . import models
+
+        # The audit trail: who created, changed, circulated, responded, reopened,
+        # confirmed, and when. Children name their meeting, so its page can list them.
+        auditlog.register(models.Meeting, exclude_fields=["updated_at", "version"])
+        for model in (
+            models.AgendaItem,
+            models.Presenter,
+            models.Result,
+            models.Participant,
+            models.Attachment,
+            models.Approval,
+            models.Response,
+        ):
+            auditlog.register(model)

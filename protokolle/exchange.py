@@ -433,6 +433,10 @@ def import_document(document):
     parsed = read(document)
     body_fields = parsed["body"]
     meeting = parsed["meeting"]
+    # Confirmed minutes take no more rows: write them as circulated, then confirm.
+    confirmed = meeting.status == Meeting.Status.CONFIRMED
+    if confirmed:
+        meeting.status = Meeting.Status.CIRCULATED
     try:
         with transaction.atomic():
             body, _created = Body.objects.get_or_create(
@@ -457,11 +461,11 @@ def import_document(document):
             Participant.objects.bulk_create(parsed["participants"])
             Approval.objects.bulk_create(parsed["approvals"])
             Attachment.objects.bulk_create(parsed["attachments"])
-            if meeting.is_confirmed:
+            if confirmed:
                 # Moving an archive in: its PDF becomes the archival record now.
-                from . import pdf
+                from . import workflow
 
-                pdf.archive(meeting)
+                workflow.confirm_imported(meeting)
     except IntegrityError as exc:
         # Another import took the same number between our check and our write.
         raise DocumentError(

@@ -13,7 +13,7 @@ from django.core.validators import MinValueValidator
 from django.forms.models import BaseModelFormSet, modelformset_factory
 from django.utils.translation import gettext_lazy as _
 
-from .models import AgendaItem, Attachment, Meeting, Participant, Presenter, Result
+from .models import AgendaItem, Approval, Attachment, Meeting, Participant, Presenter, Result
 
 MAX_LEVEL = 3
 # Explicit upload limit for attachments (the production issue adds type checks).
@@ -519,3 +519,66 @@ PresenterFormSet = formset(Presenter, PresenterForm)
 ResultFormSet = formset(Result, ResultForm)
 ParticipantFormSet = formset(Participant, ParticipantForm)
 AttachmentFormSet = formset(Attachment, AttachmentForm)
+
+
+# --- the workflow -----------------------------------------------------------------------
+
+
+class ResponseForm(forms.Form):
+    """A member's answer to circulated minutes."""
+
+    kind = forms.ChoiceField(
+        label=_("Your response"),
+        choices=[
+            ("agree", _("I agree with these minutes")),
+            ("objection", _("I ask for a correction")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    text = forms.CharField(
+        label=_("What should be corrected?"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    agenda_item = forms.ChoiceField(label=_("Concerns agenda item"), required=False)
+
+    def __init__(self, *args, items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agenda_item"].choices = [("", _("the whole minutes"))] + [
+            (item.pk, f"{item.printed_number} {item.title[:80]}") for item in items
+        ]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == "objection" and not (cleaned.get("text") or "").strip():
+            self.add_error(
+                "text", ValidationError(_("Please say what should be corrected."), code="required")
+            )
+        return cleaned
+
+
+class CirculationForm(forms.Form):
+    """Start the confirmation by circulation (Umlaufverfahren)."""
+
+    deadline = forms.DateField(label=_("Members confirm in writing until"), widget=DateInput)
+
+
+class ApprovalForm(forms.Form):
+    """What this meeting decided on earlier minutes."""
+
+    approved_meeting = forms.IntegerField(widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(
+        label=_("Decision"), choices=Approval.Outcome.choices, widget=forms.RadioSelect
+    )
+    yes = forms.IntegerField(label=_("yes"), required=False, min_value=0)
+    no = forms.IntegerField(label=_("no"), required=False, min_value=0)
+    abstain = forms.IntegerField(label=_("abstentions"), required=False, min_value=0)
+    vote_text = forms.CharField(label=_("vote as text"), required=False, max_length=200)
+    note = forms.CharField(label=_("note"), required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap_classes(self)

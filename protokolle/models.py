@@ -14,6 +14,14 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
+class ConfirmedMinutesError(Exception):
+    """Confirmed minutes never change, by any path."""
+
+    def __init__(self, meeting=None):
+        super().__init__(_("Confirmed minutes never change."))
+        self.meeting = meeting
+
+
 class Body(models.Model):
     """A standing committee (Werkstatt, Gremium)."""
 
@@ -100,6 +108,9 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.person} ({self.get_role_display()}, {self.body})"
+
+    def is_active_on(self, day):
+        return (self.start is None or self.start <= day) and (self.end is None or self.end >= day)
 
 
 class PersonSnapshot(models.Model):
@@ -190,10 +201,17 @@ class Meeting(models.Model):
     closing_place = models.CharField(_("closing place"), max_length=100, null=True, blank=True)
     closing_date = models.DateField(_("closing date"), null=True, blank=True)
 
-    # Raised on every save through the editor, to detect edit conflicts.
+    # Raised on every save through the editor.
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Confirmation by circulation (Umlaufverfahren): members agree in writing until then.
+    circulation_deadline = models.DateField(
+        _("confirmation by circulation until"), null=True, blank=True
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by_circulation = models.BooleanField(_("confirmed by circulation"), default=False)
 
     class Meta:
         verbose_name = _("meeting")
@@ -222,15 +240,47 @@ class Meeting(models.Model):
             "date": self.date.strftime("%d.%m.%Y"),
         }
 
+    def save(self, *args, **kwargs):
+        # The database refuses it too (see migration 0004); this gives the clearer error.
+        if getattr(self, "_loaded_status", None) == self.Status.CONFIRMED:
+            raise ConfirmedMinutesError(self)
+        super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
     def get_absolute_url(self):
         return reverse("protokolle:meeting_detail", args=[self.pk])
+
+    def delete(self, *args, **kwargs):
+        if getattr(self, "_loaded_status", None) == self.Status.CONFIRMED:
+            raise ConfirmedMinutesError(self)
+        return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
 
     @property
     def is_confirmed(self):
         return self.status == self.Status.CONFIRMED
 
 
-class Participant(PersonSnapshot):
+class MeetingPart:
+    """A row that belongs to a meeting; the audit trail files it under that meeting."""
+
+    def get_additional_data(self):
+        return {"meeting": self.meeting_id}
+
+
+class ItemPart:
+    """A row that belongs to an agenda item (presenters, results)."""
+
+    def get_additional_data(self):
+        return {"meeting": self.agenda_item.meeting_id}
+
+
+class Participant(MeetingPart, PersonSnapshot):
     """Attendance of one person at a meeting, as printed."""
 
     class Status(models.TextChoices):
@@ -261,7 +311,7 @@ class Participant(PersonSnapshot):
         ]
 
 
-class AgendaItem(models.Model):
+class AgendaItem(MeetingPart, models.Model):
     """One item of the agenda (TOP); items nest through ``parent``."""
 
     meeting = models.ForeignKey(
@@ -325,7 +375,7 @@ def flatten_agenda(tree):
         yield from flatten_agenda(item.child_items)
 
 
-class Presenter(PersonSnapshot):
+class Presenter(ItemPart, PersonSnapshot):
     """Who presents an agenda item, as printed on that day."""
 
     agenda_item = models.ForeignKey(
@@ -342,7 +392,7 @@ class Presenter(PersonSnapshot):
         ordering = ["agenda_item", "position", "id"]
 
 
-class Result(models.Model):
+class Result(ItemPart, models.Model):
     """One result bullet of an agenda item."""
 
     class Kind(models.TextChoices):
@@ -374,6 +424,15 @@ class Result(models.Model):
     )
     responsible = models.CharField(_("responsible"), max_length=300, null=True, blank=True)
     due = models.DateField(_("until"), null=True, blank=True)
+    # A decision bullet written from an approval record ("Das Protokoll der 6. Sitzung …").
+    approval = models.OneToOneField(
+        "Approval",
+        verbose_name=_("approval of minutes"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="result",
+    )
 
     class Meta:
         verbose_name = _("result")
@@ -398,7 +457,7 @@ class Result(models.Model):
         return self.text[:80]
 
 
-class Approval(models.Model):
+class Approval(MeetingPart, models.Model):
     """Earlier minutes that this meeting decided on (Bestätigung des Protokolls)."""
 
     class Outcome(models.TextChoices):
@@ -428,11 +487,27 @@ class Approval(models.Model):
         _("result"), max_length=30, choices=Outcome, default=Outcome.APPROVED
     )
     note = models.TextField(_("note"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("approval of minutes")
         verbose_name_plural = _("approvals of minutes")
         ordering = ["meeting", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "approved_meeting"],
+                condition=Q(approved_meeting__isnull=False),
+                name="approval_once_per_deciding_meeting",
+            ),
+        ]
 
     def __str__(self):
         return _("minutes of the %(number)s. meeting on %(date)s") % {
@@ -441,7 +516,7 @@ class Approval(models.Model):
         }
 
 
-class Attachment(models.Model):
+class Attachment(MeetingPart, models.Model):
     """A document that belongs to the minutes (Anlage)."""
 
     meeting = models.ForeignKey(
@@ -495,3 +570,75 @@ class ArchivedPdf(models.Model):
 
     def __str__(self):
         return f"{self.file.name} ({self.sha256[:12]}…)"
+
+
+class MinutesVersion(models.Model):
+    """A numbered version of the minutes, frozen when they are circulated."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="versions"
+    )
+    number = models.PositiveIntegerField(_("version"))
+    document = models.JSONField(_("werkstatt-protokoll/1 document"))
+    created_at = models.DateTimeField(_("circulated at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("circulated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("version of the minutes")
+        verbose_name_plural = _("versions of the minutes")
+        ordering = ["meeting", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "number"], name="minutes_version_unique"),
+        ]
+
+    def __str__(self):
+        return _("version %(number)s") % {"number": self.number}
+
+
+class Response(MeetingPart, models.Model):
+    """A member's answer to a circulated version: agreement, or an objection."""
+
+    class Kind(models.TextChoices):
+        AGREE = "agree", _("agrees")
+        OBJECTION = "objection", _("objection or correction")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="responses"
+    )
+    version = models.ForeignKey(
+        MinutesVersion,
+        verbose_name=_("version"),
+        on_delete=models.CASCADE,
+        related_name="responses",
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="responses"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(_("response"), max_length=10, choices=Kind)
+    text = models.TextField(_("text"), blank=True)
+    agenda_item = models.ForeignKey(
+        AgendaItem,
+        verbose_name=_("agenda item"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="responses",
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        ordering = ["meeting", "created_at", "id"]
+
+    def __str__(self):
+        return f"{self.person}: {self.get_kind_display()}"

@@ -5,18 +5,33 @@ import io
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import drafting, pdf
-from .access import can_write, get_meeting_for_user, readable_bodies, writable_bodies
-from .forms import NewMeetingForm
-from .models import ArchivedPdf, Meeting
+from . import drafting, history, pdf, versions, workflow
+from .access import (
+    can_write,
+    get_meeting_for_user,
+    membership_of,
+    readable_bodies,
+    writable_bodies,
+)
+from .forms import ApprovalForm, CirculationForm, NewMeetingForm, ResponseForm
+from .models import (
+    Approval,
+    ArchivedPdf,
+    Meeting,
+    Membership,
+    MinutesVersion,
+    Response,
+    build_agenda,
+    flatten_agenda,
+)
 
 
 @login_required
@@ -31,24 +46,39 @@ def home(request):
         )
     )
     writable = set(writable_bodies(request.user).values_list("pk", flat=True))
-    drafts_to_finish = [
-        m
-        for body in bodies
-        if body.pk in writable
-        for m in body.meetings.all()
-        if m.status == Meeting.Status.DRAFT
-    ]
-    drafts_to_read = [
-        m for body in bodies for m in body.meetings.all() if m.status == Meeting.Status.CIRCULATED
-    ]
+    meetings = [m for body in bodies for m in body.meetings.all()]
+    circulated = [m for m in meetings if m.status == Meeting.Status.CIRCULATED]
+    answered = set(
+        Response.objects.filter(
+            person__user=request.user,
+            meeting__in=circulated,
+            version__number=Subquery(
+                MinutesVersion.objects.filter(meeting=OuterRef("meeting"))
+                .order_by("-number")
+                .values("number")[:1]
+            ),
+        ).values_list("meeting_id", flat=True)
+    )
+    member_of = set(
+        Membership.objects.filter(person__user=request.user).values_list("body_id", flat=True)
+    )
     return render(
         request,
         "protokolle/home.html",
         {
             "bodies": bodies,
             "writable": writable,
-            "drafts_to_finish": drafts_to_finish,
-            "drafts_to_read": drafts_to_read,
+            "drafts_to_finish": [
+                m for m in meetings if m.status == Meeting.Status.DRAFT and m.body_id in writable
+            ],
+            "to_confirm": [
+                m for m in circulated if m.body_id in member_of and m.pk not in answered
+            ],
+            "responses": Response.objects.filter(
+                meeting__in=[m for m in circulated if m.body_id in writable]
+            )
+            .select_related("person", "meeting__body")
+            .order_by("-created_at")[:20],
         },
     )
 
@@ -85,12 +115,163 @@ def meeting_new(request, body_pk):
 @login_required
 @require_GET
 def meeting_detail(request, pk):
-    """The meeting's read view: status, downloads and the minutes themselves."""
+    """The meeting's read view: status, actions, responses, versions, history, downloads."""
     meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    return render(request, "protokolle/meeting_detail.html", _detail_context(request, meeting))
+
+
+def _detail_context(request, meeting, response_form=None, circulation_form=None):
+    membership = membership_of(request.user, meeting.body)
+    items = list(flatten_agenda(build_agenda(meeting.agenda_items.all())))
+    versions = list(meeting.versions.select_related("created_by").order_by("-number"))
+    current = versions[0] if versions else None
+    responses = list(
+        meeting.responses.select_related("person", "agenda_item", "version").order_by(
+            "-created_at", "-pk"
+        )
+    )
+    own = [r for r in responses if membership and r.person_id == membership.person_id]
+    return {
+        "meeting": meeting,
+        "can_edit": can_write(request.user, meeting.body),
+        "membership": membership,
+        "versions": versions,
+        "current_version": current,
+        "responses": responses,
+        "own_response": own[0] if own and current and own[0].version_id == current.pk else None,
+        "response_form": response_form or ResponseForm(items=items),
+        "circulation_form": circulation_form or CirculationForm(),
+        "history": history.for_meeting(meeting),
+        "archived": list(meeting.archived_pdfs.all()),
+        "confirmed_in": meeting.approved_by.filter(
+            outcome__in=[Approval.Outcome.APPROVED, Approval.Outcome.APPROVED_WITH_CHANGES]
+        )
+        .select_related("meeting")
+        .first(),
+    }
+
+
+def _transition(request, pk, action, success):
+    """Run one workflow step for a POST and go back to the meeting with a message."""
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    try:
+        action(meeting)
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success)
+    return redirect("protokolle:meeting_detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def meeting_circulate(request, pk):
+    return _transition(
+        request,
+        pk,
+        lambda meeting: workflow.circulate(meeting.pk, request.user),
+        _("The minutes are circulated; the members were told by e-mail."),
+    )
+
+
+@login_required
+@require_POST
+def meeting_reopen(request, pk):
+    return _transition(
+        request,
+        pk,
+        lambda meeting: workflow.reopen(meeting.pk, request.user),
+        _("The minutes are a draft again: work in the corrections, then circulate them anew."),
+    )
+
+
+@login_required
+@require_POST
+def meeting_respond(request, pk):
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    items = list(flatten_agenda(build_agenda(meeting.agenda_items.all())))
+    form = ResponseForm(request.POST, items=items)
+    if not form.is_valid():
+        context = _detail_context(request, meeting, response_form=form)
+        return render(request, "protokolle/meeting_detail.html", context, status=400)
+    try:
+        workflow.respond(
+            meeting.pk,
+            request.user,
+            form.cleaned_data["kind"],
+            form.cleaned_data["text"],
+            form.cleaned_data["agenda_item"] or None,
+        )
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+        context = _detail_context(request, meeting, response_form=form)
+        return render(request, "protokolle/meeting_detail.html", context, status=400)
+    messages.success(request, _("Thank you: your response is recorded."))
+    return redirect("protokolle:meeting_detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def meeting_circulation(request, pk):
+    """Start the confirmation by circulation (Umlaufverfahren) with a deadline."""
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    form = CirculationForm(request.POST)
+    if not form.is_valid():
+        context = _detail_context(request, meeting, circulation_form=form)
+        return render(request, "protokolle/meeting_detail.html", context, status=400)
+    return _transition(
+        request,
+        pk,
+        lambda m: workflow.start_confirmation_by_circulation(
+            m.pk, request.user, form.cleaned_data["deadline"]
+        ),
+        _("The members can now confirm the minutes in writing until the deadline."),
+    )
+
+
+@login_required
+@require_POST
+def meeting_approve(request, pk):
+    """The editor's confirmation item: what this meeting decided on earlier minutes."""
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    form = ApprovalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please choose the decision; vote counts are whole numbers."))
+        return redirect("protokolle:meeting_edit", pk=meeting.pk)
+    data = form.cleaned_data
+    try:
+        workflow.record_approval(
+            meeting.pk,
+            data["approved_meeting"],
+            data["outcome"],
+            request.user,
+            vote={
+                "yes": data["yes"],
+                "no": data["no"],
+                "abstain": data["abstain"],
+                "text": data["vote_text"],
+            },
+            note=data["note"],
+        )
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The decision is recorded and written under item 1."))
+    return redirect(reverse("protokolle:meeting_edit", args=[meeting.pk]) + "#sec-approvals")
+
+
+@login_required
+@require_GET
+def version_diff(request, pk, number):
+    """What changed from the previous circulated version to this one."""
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    version = get_object_or_404(meeting.versions, number=number)
+    previous = meeting.versions.filter(number__lt=number).order_by("-number").first()
+    changes = versions.diff(previous.document, version.document) if previous else None
     return render(
         request,
-        "protokolle/meeting_detail.html",
-        {"meeting": meeting, "can_edit": can_write(request.user, meeting.body)},
+        "protokolle/version_diff.html",
+        {"meeting": meeting, "version": version, "previous": previous, "changes": changes},
     )
 
 
@@ -130,7 +311,16 @@ def meeting_edit(request, pk):
     return render(
         request,
         "protokolle/meeting_edit.html",
-        {"meeting": meeting, "editor": editor, "saved": request.method == "GET"},
+        {
+            "meeting": meeting,
+            "editor": editor,
+            "saved": request.method == "GET",
+            "waiting": workflow.waiting_minutes(meeting),
+            "decided": meeting.approvals.exclude(approved_meeting=None).select_related(
+                "approved_meeting"
+            ),
+            "approval_outcomes": Approval.Outcome.choices,
+        },
         status=status,
     )
 

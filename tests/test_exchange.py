@@ -1,4 +1,5 @@
 import copy
+import datetime
 import json
 
 import pytest
@@ -286,8 +287,9 @@ def test_an_approval_links_to_the_recorded_meeting_where_number_and_date_agree(
     reference_document,
 ):
     body = BodyFactory(name="Werkstatt")
-    sixth = MeetingFactory(body=body, number=6, date="2021-12-07")
-    MeetingFactory(body=body, number=7, date="2022-01-26")  # not the date the document gives
+    sixth = MeetingFactory(body=body, number=6, date=datetime.date(2021, 12, 7))
+    # Not the date the document gives:
+    MeetingFactory(body=body, number=7, date=datetime.date(2022, 1, 26))
 
     exchange.import_document(reference_document)
 

@@ -1,0 +1,338 @@
+"""Every status change of minutes: draft → circulated → confirmed, and back to draft.
+
+Each transition is one function. It runs in a transaction with the meeting's row
+locked, checks the current status and the actor's role, records who did it
+(django-auditlog, with the actor set explicitly so commands are recorded too),
+and raises WorkflowError with a message a user can read.
+"""
+
+from auditlog.context import set_actor
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import exchange, pdf
+from .access import can_write, membership_of
+from .models import AgendaItem, Approval, Meeting, MinutesVersion, Response, Result
+
+
+class WorkflowError(Exception):
+    """A transition that is not allowed now; the message tells the user why."""
+
+
+def _locked(pk):
+    try:
+        return Meeting.objects.select_for_update().select_related("body").get(pk=pk)
+    except Meeting.DoesNotExist as exc:
+        raise WorkflowError(_("These minutes do not exist (any more).")) from exc
+
+
+def _require_status(meeting, *allowed):
+    if meeting.status not in allowed:
+        raise WorkflowError(
+            _("This is not possible while the minutes are %(status)s.")
+            % {"status": meeting.get_status_display()}
+        )
+
+
+def _require_writer(user, meeting):
+    if not can_write(user, meeting.body):
+        raise WorkflowError(_("Only the body's minute-takers may do this."))
+
+
+def current_version(meeting):
+    return meeting.versions.order_by("-number").first()
+
+
+# --- circulate, reopen -----------------------------------------------------------------
+
+
+def circulate(meeting_pk, user):
+    """draft → circulated: freeze a numbered version and tell the members."""
+    with transaction.atomic(), set_actor(user):
+        meeting = _locked(meeting_pk)
+        _require_writer(user, meeting)
+        _require_status(meeting, Meeting.Status.DRAFT)
+        if not meeting.agenda_items.exists():
+            raise WorkflowError(_("Minutes without any agenda item cannot be circulated."))
+        number = (meeting.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        meeting.status = Meeting.Status.CIRCULATED
+        meeting.circulation_deadline = None
+        meeting.save()
+        version = MinutesVersion.objects.create(
+            meeting=meeting,
+            number=number,
+            document=exchange.export_document(exchange.meeting_for_export(meeting.pk)),
+            created_by=user,
+        )
+        # Approved "with changes" in a later meeting: this corrected version confirms them.
+        pending = (
+            Approval.objects.filter(
+                approved_meeting=meeting, outcome=Approval.Outcome.APPROVED_WITH_CHANGES
+            )
+            .select_related("meeting")
+            .first()
+        )
+        if pending:
+            _confirm(meeting)
+        else:
+            transaction.on_commit(lambda: _notify_members(meeting.pk, number))
+    return version
+
+
+def reopen(meeting_pk, user):
+    """circulated → draft, to work in corrections; circulating again makes a new version."""
+    with transaction.atomic(), set_actor(user):
+        meeting = _locked(meeting_pk)
+        _require_writer(user, meeting)
+        _require_status(meeting, Meeting.Status.CIRCULATED)
+        meeting.status = Meeting.Status.DRAFT
+        meeting.circulation_deadline = None
+        meeting.save()
+    return meeting
+
+
+def _notify_members(meeting_pk, number):
+    meeting = Meeting.objects.select_related("body").get(pk=meeting_pk)
+    link = settings.SITE_URL.rstrip("/") + reverse("protokolle:meeting_detail", args=[meeting.pk])
+    subject = _("Minutes for your review: %(meeting)s (version %(number)s)") % {
+        "meeting": meeting,
+        "number": number,
+    }
+    body = _(
+        "The draft minutes of the %(meeting)s are circulated (version %(number)s).\n\n"
+        "Please read them and agree or ask for corrections:\n%(link)s\n"
+    ) % {"meeting": meeting, "number": number, "link": link}
+    recipients = set()
+    for membership in meeting.body.memberships.select_related("person__user"):
+        person = membership.person
+        address = person.email or (person.user.email if person.user else "")
+        if address and membership.is_active_on(meeting.date):
+            recipients.add(address)
+    sender = settings.DEFAULT_FROM_EMAIL
+    messages = [(subject, body, sender, [address]) for address in sorted(recipients)]
+    send_mass_mail(messages, fail_silently=False)
+
+
+# --- responses -------------------------------------------------------------------------
+
+
+def respond(meeting_pk, user, kind, text="", agenda_item_pk=None):
+    """A member agrees with the circulated version, or objects / asks for a correction."""
+    with transaction.atomic(), set_actor(user):
+        meeting = _locked(meeting_pk)
+        membership = membership_of(user, meeting.body)
+        if membership is None:
+            raise WorkflowError(_("Only members of the body can respond."))
+        _require_status(meeting, Meeting.Status.CIRCULATED)
+        if kind not in Response.Kind.values:
+            raise WorkflowError(_("Please choose whether you agree or object."))
+        text = (text or "").strip()
+        if kind == Response.Kind.OBJECTION and not text:
+            raise WorkflowError(_("Please say what should be corrected."))
+        item = None
+        if agenda_item_pk:
+            item = AgendaItem.objects.filter(meeting=meeting, pk=agenda_item_pk).first()
+            if item is None:
+                raise WorkflowError(_("That agenda item is not part of these minutes."))
+        response = Response.objects.create(
+            meeting=meeting,
+            version=current_version(meeting),
+            person=membership.person,
+            user=user,
+            kind=kind,
+            text=text,
+            agenda_item=item,
+        )
+        if meeting.circulation_deadline and _all_voting_members_agree(meeting):
+            _confirm(meeting, by_circulation=True)
+    return response
+
+
+def latest_responses(meeting, version=None):
+    """Each person's latest response to ``version`` (default: the current one)."""
+    version = version or current_version(meeting)
+    latest = {}
+    for response in meeting.responses.filter(version=version).order_by("created_at", "pk"):
+        latest[response.person_id] = response
+    return latest
+
+
+def _all_voting_members_agree(meeting):
+    voting = {
+        m.person_id
+        for m in meeting.body.memberships.filter(voting=True)
+        if m.is_active_on(timezone.localdate())
+    }
+    if not voting:
+        return False
+    latest = latest_responses(meeting)
+    return all(person in latest and latest[person].kind == Response.Kind.AGREE for person in voting)
+
+
+# --- confirmation by circulation -------------------------------------------------------
+
+
+def start_confirmation_by_circulation(meeting_pk, user, deadline):
+    """Umlaufverfahren: members confirm in writing until ``deadline``."""
+    with transaction.atomic(), set_actor(user):
+        meeting = _locked(meeting_pk)
+        _require_writer(user, meeting)
+        _require_status(meeting, Meeting.Status.CIRCULATED)
+        if deadline <= timezone.localdate():
+            raise WorkflowError(_("The deadline must lie in the future."))
+        meeting.circulation_deadline = deadline
+        meeting.save()
+        if _all_voting_members_agree(meeting):
+            _confirm(meeting, by_circulation=True)
+    return meeting
+
+
+def close_circulations(today=None):
+    """Confirm circulated minutes whose deadline passed without an objection.
+
+    Returns (confirmed, open_with_objections). Running it again changes nothing more.
+    """
+    today = today or timezone.localdate()
+    confirmed, objected = [], []
+    due = Meeting.objects.filter(
+        status=Meeting.Status.CIRCULATED, circulation_deadline__lt=today
+    ).values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            meeting = _locked(pk)
+            if meeting.status != Meeting.Status.CIRCULATED or not meeting.circulation_deadline:
+                continue
+            latest = latest_responses(meeting)
+            if any(r.kind == Response.Kind.OBJECTION for r in latest.values()):
+                objected.append(meeting)
+                continue
+            _confirm(meeting, by_circulation=True)
+            confirmed.append(meeting)
+    return confirmed, objected
+
+
+# --- approval in a later meeting -------------------------------------------------------
+
+
+def waiting_minutes(deciding):
+    """Circulated minutes of the body, older than ``deciding``, not yet decided on there."""
+    decided = deciding.approvals.exclude(approved_meeting=None).values("approved_meeting")
+    return list(
+        Meeting.objects.filter(
+            body=deciding.body, status=Meeting.Status.CIRCULATED, date__lt=deciding.date
+        )
+        .exclude(pk__in=decided)
+        .order_by("date", "number")
+    )
+
+
+BULLETS = {
+    Approval.Outcome.APPROVED: "Das Protokoll der {minutes} wird angenommen und bestätigt.",
+    Approval.Outcome.APPROVED_WITH_CHANGES: (
+        "Das Protokoll der {minutes} wird mit Änderungen angenommen{note}. Es wird nach "
+        "Einarbeitung der Änderungen bestätigt."
+    ),
+    Approval.Outcome.REJECTED: "Das Protokoll der {minutes} wird nicht bestätigt{note}.",
+}
+
+
+def approval_bullet(approval, approved):
+    minutes = (
+        f"{approved.number}. Sitzung vom {approved.date:%d.%m.%Y}"
+        if approved.number
+        else f"Sitzung vom {approved.date:%d.%m.%Y}"
+    )
+    note = f" ({approval.note})" if approval.note else ""
+    return BULLETS[approval.outcome].format(minutes=minutes, note=note)
+
+
+def record_approval(deciding_pk, approved_pk, outcome, user, vote=None, note=""):
+    """Record in a later meeting what it decided on earlier minutes.
+
+    approved: confirms them at once, in their circulated version. approved with
+    changes: reopens them; circulating the corrected version confirms them.
+    rejected: reopens them. The decision bullet under the deciding meeting's
+    first agenda item is written from this record.
+    """
+    if outcome not in Approval.Outcome.values:
+        raise WorkflowError(_("Please choose the outcome."))
+    try:
+        with transaction.atomic(), set_actor(user):
+            deciding = _locked(deciding_pk)
+            _require_writer(user, deciding)
+            _require_status(deciding, Meeting.Status.DRAFT)
+            # Lock the earlier minutes too: two approvals of them could race.
+            approved = _locked(approved_pk)
+            if approved.body_id != deciding.body_id or approved.date >= deciding.date:
+                raise WorkflowError(_("Only earlier minutes of the same body can be decided on."))
+            if approved.status != Meeting.Status.CIRCULATED:
+                raise WorkflowError(
+                    _("The minutes of %(meeting)s are %(status)s and wait for no decision.")
+                    % {"meeting": approved, "status": approved.get_status_display()}
+                )
+            if deciding.approvals.filter(approved_meeting=approved).exists():
+                raise WorkflowError(_("This meeting has already decided on those minutes."))
+            approval = Approval.objects.create(
+                meeting=deciding,
+                approved_meeting=approved,
+                position=deciding.approvals.count(),
+                number=approved.number,
+                date=approved.date,
+                outcome=outcome,
+                note=(note or "").strip() or None,
+                recorded_by=user,
+                recorded_at=timezone.now(),
+            )
+            _write_bullet(deciding, approval, approved, vote or {})
+            if outcome == Approval.Outcome.APPROVED:
+                _confirm(approved)
+            else:
+                approved.status = Meeting.Status.DRAFT
+                approved.circulation_deadline = None
+                approved.save()
+    except IntegrityError as exc:
+        # The unique constraint caught a second approval racing this one.
+        raise WorkflowError(_("These minutes were decided on at the same moment.")) from exc
+    return approval
+
+
+def _write_bullet(deciding, approval, approved, vote):
+    item = deciding.agenda_items.filter(parent=None).order_by(
+        "position", "pk"
+    ).first() or AgendaItem.objects.create(meeting=deciding, position=0, title="Begrüßung")
+    counts = {key: vote.get(key) for key in ("yes", "no", "abstain", "text")}
+    position = (item.results.aggregate(p=Max("position"))["p"] or -1) + 1
+    Result.objects.create(
+        agenda_item=item,
+        position=position,
+        kind=Result.Kind.DECISION,
+        text=approval_bullet(approval, approved),
+        approval=approval,
+        voted=any(value not in (None, "") for value in counts.values()),
+        vote_yes=counts["yes"],
+        vote_no=counts["no"],
+        vote_abstain=counts["abstain"],
+        vote_text=counts["text"] or None,
+    )
+
+
+# --- confirming ------------------------------------------------------------------------
+
+
+def _confirm(meeting, by_circulation=False):
+    """circulated → confirmed, inside the caller's transaction; archives the PDF."""
+    meeting.status = Meeting.Status.CONFIRMED
+    meeting.confirmed_at = timezone.now()
+    meeting.confirmed_by_circulation = by_circulation
+    meeting.save()
+    pdf.archive(meeting)
+
+
+def confirm_imported(meeting):
+    """Minutes imported as confirmed (an existing archive moving in)."""
+    _confirm(meeting)
