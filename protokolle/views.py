@@ -234,10 +234,15 @@ def meeting_circulation(request, pk):
 def meeting_approve(request, pk):
     """The editor's confirmation item: what this meeting decided on earlier minutes."""
     meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    back = (
+        reverse("protokolle:meeting_edit", args=[meeting.pk]) + "#sec-approvals"
+        if can_write(request.user, meeting.body)
+        else reverse("protokolle:meeting_detail", args=[meeting.pk])
+    )
     form = ApprovalForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Please choose the decision; vote counts are whole numbers."))
-        return redirect("protokolle:meeting_edit", pk=meeting.pk)
+        return redirect(back)
     data = form.cleaned_data
     try:
         workflow.record_approval(
@@ -257,7 +262,7 @@ def meeting_approve(request, pk):
         messages.error(request, str(error))
     else:
         messages.success(request, _("The decision is recorded and written under item 1."))
-    return redirect(reverse("protokolle:meeting_edit", args=[meeting.pk]) + "#sec-approvals")
+    return redirect(back)
 
 
 @login_required

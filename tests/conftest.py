@@ -47,6 +47,12 @@ def unchanged_database(db):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many users; the real hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Stored files (archival PDFs, uploads) go to a fresh folder per test."""
     settings.MEDIA_ROOT = tmp_path / "media"
