@@ -348,11 +348,14 @@ def minutes_pdf(request, pk):
         return FileResponse(
             copy.file.open("rb"),
             content_type="application/pdf",
+            as_attachment=True,
             filename=copy.file.name.rsplit("/", 1)[-1],
         )
     data = pdf.render_pdf(meeting, public_only=public_only)
     name = pdf.filename(meeting, variant).replace(".pdf", "-entwurf.pdf")
-    return FileResponse(io.BytesIO(data), content_type="application/pdf", filename=name)
+    return FileResponse(
+        io.BytesIO(data), content_type="application/pdf", as_attachment=True, filename=name
+    )
 
 
 @xframe_options_sameorigin

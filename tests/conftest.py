@@ -1,4 +1,5 @@
 import copy
+import importlib
 import json
 from pathlib import Path
 
@@ -57,3 +58,31 @@ def media_root(settings, tmp_path):
     """Stored files (archival PDFs, uploads) go to a fresh folder per test."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def allow_flush_of_confirmed_minutes(request):
+    """Let the test database be emptied after a transactional test.
+
+    Django empties it with DELETE on SQLite, which the triggers that keep
+    confirmed minutes unchanged refuse (PostgreSQL's TRUNCATE fires no row
+    triggers). Drop them after the test, before the flush; put them back before
+    the next one. Production databases keep them always.
+    """
+    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+        yield
+        return
+    from django.db import connection
+
+    triggers = importlib.import_module("protokolle.migrations.0004_confirmed_minutes_never_change")
+    create, drop = triggers.STATEMENTS[connection.vendor]
+    request.getfixturevalue("transactional_db")
+    with connection.schema_editor() as editor:
+        for statement in drop():
+            editor.execute(statement)
+        for statement in create():
+            editor.execute(statement)
+    yield
+    with connection.schema_editor() as editor:
+        for statement in drop():
+            editor.execute(statement)

@@ -1,0 +1,109 @@
+import copy
+
+import pytest
+from playwright.sync_api import expect
+
+from protokolle import exchange
+from protokolle.models import ArchivedPdf, Meeting, Membership, Result
+from tests.factories import MembershipFactory, PersonFactory, UserFactory
+
+from .conftest import log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def setup(reference_document):
+    draft = exchange.import_document(copy.deepcopy(reference_document))
+    following = copy.deepcopy(reference_document)
+    following["meeting"].update(number=9, date="2022-05-23", next_meeting=None)
+    following["meeting"]["approves_minutes_of"] = []
+    following["meeting"]["agenda"] = following["meeting"]["agenda"][:1]
+    following["meeting"]["agenda"][0]["results"] = []
+    following["meeting"]["agenda"][0]["title"] = "Begrüßung"
+    nine = exchange.import_document(following)
+    writer = UserFactory(username="protokoll")
+    MembershipFactory(
+        body=draft.body,
+        person=PersonFactory(user=writer, name="Alexander Boldt"),
+        role=Membership.Role.MINUTE_TAKER,
+    )
+    member = UserFactory(username="mitglied")
+    MembershipFactory(
+        body=draft.body, person=PersonFactory(user=member, name="Katja Boll"), role="member"
+    )
+    return draft, nine
+
+
+def as_user(browser, live_server, username):
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    log_in(page, live_server, username)
+    return page
+
+
+def test_minutes_go_from_draft_to_confirmed(browser, live_server, setup, check_accessibility):
+    draft, nine = setup
+    detail = f"{live_server.url}/meetings/{draft.pk}/"
+    writer = as_user(browser, live_server, "protokoll")
+    member = as_user(browser, live_server, "mitglied")
+
+    writer.goto(detail)
+    check_accessibility(writer)
+    writer.get_by_role("button", name="An die Mitglieder in Umlauf geben").click()
+    expect(writer.get_by_text("Das Protokoll ist im Umlauf")).to_be_visible()
+
+    member.goto(f"{live_server.url}/")
+    member.get_by_role("link", name="8. Sitzung Werkstatt vom 21.03.2022").first.click()
+    check_accessibility(member)
+    member.get_by_label("Ich bitte um eine Korrektur").check()
+    member.get_by_label("Was soll korrigiert werden?").fill("TOP 6: Der Termin ist der 30.05.2022.")
+    member.get_by_label("Betrifft Tagesordnungspunkt").select_option(label="6 Sonstiges")
+    member.get_by_role("button", name="Rückmeldung senden").click()
+    expect(member.get_by_text("Danke: Ihre Rückmeldung ist erfasst.")).to_be_visible()
+
+    writer.goto(detail)
+    expect(writer.get_by_text("TOP 6: Der Termin ist der 30.05.2022.")).to_be_visible()
+    writer.get_by_role("button", name="Zur Korrektur zurückholen").click()
+    writer.get_by_role("link", name="Bearbeiten").click()
+    writer.locator("textarea").filter(has_text="23.05.2022 angekündigt").fill(
+        "Die nächste Werkstattsitzung wird für den 30.05.2022 angekündigt."
+    )
+    writer.get_by_role("button", name="Speichern").click()
+    expect(writer.get_by_text("Gespeichert.")).to_be_visible()
+    writer.goto(detail)
+    writer.get_by_role("button", name="An die Mitglieder in Umlauf geben").click()
+    writer.get_by_role("link", name="was sich in Fassung 2 geändert hat").click()
+    expect(writer.locator("ins")).to_contain_text("30.05.2022")
+    check_accessibility(writer)
+
+    member.goto(detail)
+    member.get_by_label("Ich stimme diesem Protokoll zu").check()
+    member.get_by_role("button", name="Rückmeldung senden").click()
+    expect(member.get_by_text("Danke: Ihre Rückmeldung ist erfasst.")).to_be_visible()
+
+    writer.goto(f"{live_server.url}/meetings/{nine.pk}/edit/")
+    approvals = writer.locator("#sec-approvals")
+    approvals.get_by_label("bestätigt", exact=True).check()
+    approvals.get_by_label("Ja").fill("9")
+    approvals.get_by_label("Nein").fill("0")
+    approvals.get_by_label("Enthaltung").fill("0")
+    check_accessibility(writer)
+    approvals.get_by_role("button", name="Beschluss eintragen").click()
+    expect(writer.get_by_text("Der Beschluss ist erfasst")).to_be_visible()
+    expect(
+        writer.locator("textarea").filter(
+            has_text="Das Protokoll der 8. Sitzung vom 21.03.2022 wird angenommen und bestätigt."
+        )
+    ).to_have_count(1)
+
+    member.goto(detail)
+    expect(member.get_by_text("Bestätigt in der 9. Sitzung am 23.05.2022.")).to_be_visible()
+    with member.expect_download() as download_info:
+        member.get_by_role("link", name="PDF herunterladen").click()
+    downloaded = download_info.value.path().read_bytes()
+    stored = ArchivedPdf.objects.get(meeting=draft, variant="members")
+    with stored.file.open("rb") as handle:
+        assert downloaded == handle.read()
+    assert Meeting.objects.get(pk=draft.pk).status == "confirmed"
+    assert Result.objects.get(approval__isnull=False).vote_yes == 9
