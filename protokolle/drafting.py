@@ -10,6 +10,7 @@ import copy
 import datetime
 from dataclasses import dataclass, field
 
+from django import forms as django_forms
 from django.db import transaction
 from django.db.models import Max
 from django.forms.models import modelformset_factory
@@ -173,14 +174,17 @@ class Editor:
             initial=[{"order": len(outline), "level": 0}],
         )
         self.item_formset.extra = 1
-        item_keys = [str(item.pk) for item in outline] + [self.new_item_key]
+        # Where a row typed without JavaScript goes: each item, or the new item.
+        self.item_choices = [("", _("– choose the agenda item –"))]
+        self.item_choices += [
+            (str(item.pk), f"{item.printed_number} {item.title[:60]}") for item in outline
+        ]
+        self.item_choices.append((self.new_item_key, _("the new agenda item below")))
 
         self.presenter_formset = self._rows(
-            forms.PresenterFormSet, Presenter, "presenters", item_keys, bound, args
+            forms.PresenterFormSet, Presenter, "presenters", bound, args
         )
-        self.result_formset = self._rows(
-            forms.ResultFormSet, Result, "results", item_keys, bound, args
-        )
+        self.result_formset = self._rows(forms.ResultFormSet, Result, "results", bound, args)
 
         participants = Participant.objects.filter(meeting=meeting).order_by("position", "pk")
         listed = {p.name for p in participants}
@@ -219,21 +223,24 @@ class Editor:
     def new_item_key(self):
         return f"new-{len(self.items)}"
 
-    def _rows(self, formset_class, model, prefix, item_keys, bound, args):
-        """Presenters or results, with one blank row under each item for new input."""
+    def _rows(self, formset_class, model, prefix, bound, args):
+        """Presenters or results, and one blank row that names its item (for use without
+        JavaScript; the script adds rows under each item instead)."""
         queryset = model.objects.filter(agenda_item__meeting=self.meeting).order_by(
             "agenda_item_id", "position", "pk"
         )
-        rows = formset_class(
-            *args,
-            prefix=prefix,
-            queryset=queryset,
-            initial=[{"item_key": key} for key in item_keys],
-        )
-        rows.extra = len(item_keys)
+        rows = formset_class(*args, prefix=prefix, queryset=queryset, initial=[{"item_key": ""}])
+        rows.extra = 1
         if not bound:
             for form in rows.initial_forms:
                 form.initial["item_key"] = str(form.instance.agenda_item_id)
+        for form in rows.extra_forms:
+            if not form["item_key"].value():
+                form.fields["item_key"].widget = django_forms.Select(
+                    choices=self.item_choices, attrs={"class": "form-select form-select-sm"}
+                )
+                form.fields["item_key"].label = _("for agenda item")
+                form.loose = True
         return rows
 
     def _set_outline_initials(self, outline):
@@ -247,9 +254,11 @@ class Editor:
         """Item forms in outline order, each with its presenter and result forms."""
         presenters, results = {}, {}
         for form in self.presenter_formset.forms:
-            presenters.setdefault(str(form["item_key"].value()), []).append(form)
+            if not getattr(form, "loose", False):
+                presenters.setdefault(str(form["item_key"].value()), []).append(form)
         for form in self.result_formset.forms:
-            results.setdefault(str(form["item_key"].value()), []).append(form)
+            if not getattr(form, "loose", False):
+                results.setdefault(str(form["item_key"].value()), []).append(form)
         rows = []
         for index, form in enumerate(self.item_formset.forms):
             key = str(form.instance.pk) if form.instance.pk else f"new-{index}"
@@ -271,6 +280,15 @@ class Editor:
             )
         rows.sort(key=lambda row: (row["order"], row["form"].instance.pk is None))
         return rows
+
+    def loose_rows(self):
+        """The blank presenter and result rows that name their item themselves."""
+        return [
+            form
+            for formset in (self.presenter_formset, self.result_formset)
+            for form in formset.forms
+            if getattr(form, "loose", False)
+        ]
 
     @property
     def formsets(self):

@@ -159,6 +159,18 @@ def test_editor_and_preview_cost_the_same_queries_for_3_and_60_items(
     assert counts[0] == counts[1]
 
 
+def test_a_meeting_of_60_items_with_5_results_each_saves(client, reference_document, writer):
+    large = exchange.import_document(big_document(reference_document))
+    client.force_login(writer)
+    data = load(client, large)
+    data["meeting-location"] = "Großer Saal"
+
+    response = client.post(edit_url(large), data)
+
+    assert response.status_code == 302
+    assert Meeting.objects.get(pk=large.pk).location == "Großer Saal"
+
+
 # --- saving -----------------------------------------------------------------------------
 
 
@@ -276,36 +288,58 @@ def test_a_meeting_number_used_in_the_body_is_refused(client, meeting, writer, r
     assert response.context["editor"].meeting_form.errors["number"]
 
 
-def test_a_new_result_and_a_new_item_are_added_from_the_blank_rows(client, meeting, writer):
+def blank_row(data, prefix):
+    """The prefix of the blank row (for use without JavaScript) of a formset."""
+    return next(
+        name.removesuffix("-id")
+        for name, value in data.items()
+        if name.startswith(f"{prefix}-") and name.endswith("-id") and not value
+    )
+
+
+def test_a_new_result_is_added_to_an_item_without_javascript(client, meeting, writer):
     client.force_login(writer)
     data = load(client, meeting)
-    blank_results = [
-        prefix_of(name)
-        for name, value in data.items()
-        if name.startswith("results-") and name.endswith("-id") and not value
-    ]
-    item_two = AgendaItem.objects.get(meeting=meeting, number="2")
-    target = next(p for p in blank_results if data[f"{p}-item_key"] == str(item_two.pk))
-    data[f"{target}-text"] = "Neues Ergebnis zu TOP 2"
-    new_item = next(
-        prefix_of(n)
-        for n, v in data.items()
-        if n.startswith("items-") and n.endswith("-id") and not v
-    )
+    row = blank_row(data, "results")
+    data[f"{row}-item_key"] = str(AgendaItem.objects.get(meeting=meeting, number="2").pk)
+    data[f"{row}-text"] = "Neues Ergebnis zu TOP 2"
+
+    assert client.post(edit_url(meeting), data).status_code == 302
+
+    agenda = exchange.export_document(exchange.meeting_for_export(meeting.pk))["meeting"]["agenda"]
+    assert agenda[1]["results"][-1]["text"] == "Neues Ergebnis zu TOP 2"
+
+
+def test_a_new_item_with_a_presenter_and_a_task_is_added_without_javascript(
+    client, meeting, writer
+):
+    client.force_login(writer)
+    data = load(client, meeting)
+    new_item = blank_row(data, "items")
     data[f"{new_item}-title"] = "Verschiedenes"
-    new_result = next(p for p in blank_results if data[f"{p}-item_key"].startswith("new-"))
-    data[f"{new_result}-text"] = "Ergebnis unter dem neuen Punkt"
-    data[f"{new_result}-kind"] = "task"
-    data[f"{new_result}-responsible"] = "WRL"
-    data[f"{new_result}-due"] = "2022-04-30"
+    key = f"new-{new_item.split('-')[1]}"
+    result = blank_row(data, "results")
+    data.update(
+        {
+            f"{result}-item_key": key,
+            f"{result}-text": "Ergebnis unter dem neuen Punkt",
+            f"{result}-kind": "task",
+            f"{result}-responsible": "WRL",
+            f"{result}-due": "2022-04-30",
+        }
+    )
+    presenter = blank_row(data, "presenters")
+    data[f"{presenter}-item_key"] = key
+    data[f"{presenter}-name"] = "Katja Boll"
 
     response = client.post(edit_url(meeting), data)
 
     assert response.status_code == 302
-    document = exchange.export_document(exchange.meeting_for_export(meeting.pk))
-    agenda = document["meeting"]["agenda"]
-    assert agenda[1]["results"][-1]["text"] == "Neues Ergebnis zu TOP 2"
+    agenda = exchange.export_document(exchange.meeting_for_export(meeting.pk))["meeting"]["agenda"]
     assert agenda[-1]["title"] == "Verschiedenes"
+    assert agenda[-1]["presenters"] == [
+        {"name": "Katja Boll", "organisation": None, "function": None}
+    ]
     assert agenda[-1]["results"] == [
         {
             "kind": "task",
@@ -315,6 +349,21 @@ def test_a_new_result_and_a_new_item_are_added_from_the_blank_rows(client, meeti
             "due": "2022-04-30",
         }
     ]
+
+
+def test_a_result_for_a_new_item_without_a_title_is_refused(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    new_item = blank_row(data, "items")
+    result = blank_row(data, "results")
+    data[f"{result}-item_key"] = f"new-{new_item.split('-')[1]}"
+    data[f"{result}-text"] = "Nicht verlieren"
+
+    response = client.post(edit_url(meeting), data)
+
+    assert response.status_code == 400
+    assert "Nicht verlieren" in response.content.decode()
+    assert "zuerst einen Titel" in response.content.decode()
 
 
 def test_order_and_level_fields_move_and_nest_items_without_javascript(client, meeting, writer):

@@ -136,6 +136,11 @@ STORAGES = {
     },
 }
 
+# The editor posts every row of the minutes at once, each field beside its loaded
+# value: 60 items with 5 results each are about 9,000 fields and 1 MB.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 100_000
+DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -387,9 +387,13 @@
       item.remove();
     }
   });
-  form.querySelectorAll(".result-row.is-blank, .presenter-row.is-blank").forEach((row) => {
+  form.querySelectorAll(".loose-row").forEach((row) => {
     const typed = Array.from(row.querySelectorAll("textarea, input[type=text]")).some((el) => el.value.trim());
     if (!typed && !row.querySelector(".invalid-feedback")) row.remove();
+  });
+  form.querySelectorAll(".loose-rows").forEach((box) => {
+    if (!box.querySelector(".loose-row")) box.remove();
+    else box.classList.remove("no-js-only");
   });
   const participantRows = Array.from(document.querySelectorAll("#participant-list .participant-row"));
   const lastRow = participantRows[participantRows.length - 1];
