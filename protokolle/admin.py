@@ -5,20 +5,27 @@ approvals and attachments are edited as nested inlines on the meeting's page.
 Confirmed minutes are shown read only: they never change.
 """
 
+import tempfile
+
 import nested_admin
 from django.contrib import admin
+from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 
+from . import archive
 from .models import (
     AgendaItem,
     Approval,
+    ArchivedPdf,
     Attachment,
     Body,
     Meeting,
     Membership,
+    MinutesVersion,
     Participant,
     Person,
     Presenter,
+    Response,
     Result,
 )
 
@@ -142,6 +149,24 @@ class AttachmentInline(ConfirmedReadOnlyInline, nested_admin.NestedTabularInline
     fields = ["position", "name", "file"]
 
 
+@admin.action(description=_("Export the selected confirmed minutes as a ZIP"))
+def export_zip(modeladmin, request, queryset):
+    """The stored PDFs, their documents and a manifest with every SHA-256."""
+    meetings = archive.confirmed_meetings().filter(pk__in=queryset.values("pk"))
+    if not meetings.exists():
+        modeladmin.message_user(request, _("None of the selected minutes is confirmed."), "error")
+        return None
+    target = tempfile.TemporaryFile()
+    try:
+        archive.write_zip(meetings, target)
+    except archive.ArchiveError as error:
+        target.close()
+        modeladmin.message_user(request, str(error), "error")
+        return None
+    target.seek(0)
+    return FileResponse(target, as_attachment=True, filename="protokolle-archiv.zip")
+
+
 @admin.register(Meeting)
 class MeetingAdmin(ConfirmedReadOnly, nested_admin.NestedModelAdmin):
     list_display = ["__str__", "body", "number", "date", "status", "public"]
@@ -190,6 +215,39 @@ class MeetingAdmin(ConfirmedReadOnly, nested_admin.NestedModelAdmin):
         (_("record"), {"fields": ["version", "created_at", "updated_at"]}),
     ]
     inlines = [ParticipantInline, AgendaItemInline, ApprovalInline, AttachmentInline]
+    actions = [export_zip]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("body")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that are written by the workflow only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MinutesVersion)
+class MinutesVersionAdmin(ReadOnlyAdmin):
+    list_display = ["meeting", "number", "created_at", "created_by"]
+    list_select_related = ["meeting__body", "created_by"]
+
+
+@admin.register(Response)
+class ResponseAdmin(ReadOnlyAdmin):
+    list_display = ["meeting", "person", "kind", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["meeting__body", "person"]
+
+
+@admin.register(ArchivedPdf)
+class ArchivedPdfAdmin(ReadOnlyAdmin):
+    list_display = ["meeting", "variant", "sha256", "size", "created_at"]
+    list_select_related = ["meeting__body"]

@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.forms.models import modelformset_factory
 from django.utils.translation import gettext as _
 
-from . import forms
+from . import forms, tasks
 from .models import (
     AgendaItem,
     Attachment,
@@ -31,6 +31,7 @@ from .models import (
 )
 
 STANDING_LAST_ITEM = "Sonstiges"
+OPEN_TASKS = "Offene Aufgaben"
 
 
 class NotEditable(Exception):
@@ -110,7 +111,18 @@ def create_meeting(form):
     meeting.save()
     waiting = waiting_for_confirmation(body, before=meeting.date)
     AgendaItem.objects.create(meeting=meeting, position=0, title=welcome_title(waiting))
-    AgendaItem.objects.create(meeting=meeting, position=1, title=STANDING_LAST_ITEM)
+    position = 1
+    open_tasks = tasks.open_tasks(body, before=meeting.date)
+    if open_tasks:
+        item = AgendaItem.objects.create(meeting=meeting, position=position, title=OPEN_TASKS)
+        Result.objects.bulk_create(
+            Result(
+                agenda_item=item, position=index, kind=Result.Kind.NOTE, text=tasks.summary(task)
+            )
+            for index, task in enumerate(open_tasks)
+        )
+        position += 1
+    AgendaItem.objects.create(meeting=meeting, position=position, title=STANDING_LAST_ITEM)
     return meeting
 
 

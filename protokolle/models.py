@@ -642,3 +642,65 @@ class Response(MeetingPart, models.Model):
 
     def __str__(self):
         return f"{self.person}: {self.get_kind_display()}"
+
+
+class SearchEntry(models.Model):
+    """Searchable text of confirmed minutes: the meeting, each agenda item, each result.
+
+    Written once when minutes are confirmed (they never change afterwards). On
+    PostgreSQL a GIN index over the German full-text vector of ``text`` serves the
+    search (migration 0006).
+    """
+
+    class Kind(models.TextChoices):
+        MEETING = "meeting", _("meeting")
+        ITEM = "item", _("agenda item")
+        INFORMATION = "information", _("information")
+        DECISION = "decision", _("decision")
+        TASK = "task", _("task")
+        NOTE = "note", _("note")
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="search_entries")
+    body = models.ForeignKey(Body, on_delete=models.CASCADE, related_name="+")
+    agenda_item = models.ForeignKey(
+        AgendaItem, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    result = models.ForeignKey(Result, on_delete=models.CASCADE, null=True, related_name="+")
+    date = models.DateField()
+    kind = models.CharField(max_length=20, choices=Kind)
+    public = models.BooleanField()
+    number = models.CharField(max_length=20, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    text = models.TextField()
+    people = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+        indexes = [models.Index(fields=["body", "date"], name="search_entry_body_date")]
+
+    def __str__(self):
+        return self.text[:80]
+
+
+class TaskDone(models.Model):
+    """A task of the minutes marked done: kept beside the minutes, which never change."""
+
+    result = models.OneToOneField(
+        Result, verbose_name=_("task"), on_delete=models.CASCADE, related_name="done"
+    )
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    done_at = models.DateTimeField(_("done at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("task done")
+        verbose_name_plural = _("tasks done")
+
+    def __str__(self):
+        return f"{self.result} ✓"

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import exchange, pdf
+from . import exchange, pdf, search
 from .access import can_write, membership_of
 from .models import AgendaItem, Approval, Meeting, MinutesVersion, Response, Result
 
@@ -331,6 +331,7 @@ def _confirm(meeting, by_circulation=False):
     meeting.confirmed_by_circulation = by_circulation
     meeting.save()
     pdf.archive(meeting)
+    search.index_meeting(meeting)
 
 
 def confirm_imported(meeting):

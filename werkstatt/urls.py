@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from protokolle import views
+from protokolle.views import meetings
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", meetings.home, name="home"),
     path("", include("protokolle.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -107,3 +107,35 @@ def test_minutes_go_from_draft_to_confirmed(browser, live_server, setup, check_a
         assert downloaded == handle.read()
     assert Meeting.objects.get(pk=draft.pk).status == "confirmed"
     assert Result.objects.get(approval__isnull=False).vote_yes == 9
+
+
+def test_the_archive_pages_are_accessible(
+    page, live_server, reference_document, check_accessibility
+):
+    document = copy.deepcopy(reference_document)
+    document["meeting"]["status"] = "confirmed"
+    document["meeting"]["agenda"][1]["results"].append(
+        {
+            "kind": "task",
+            "text": "Steckbrief überarbeiten",
+            "responsible": "WRL",
+            "due": "2022-04-30",
+        }
+    )
+    minutes = exchange.import_document(document)
+    writer = UserFactory(username="protokoll")
+    MembershipFactory(body=minutes.body, person=PersonFactory(user=writer), role="minute_taker")
+    log_in(page, live_server, "protokoll")
+
+    page.get_by_role("link", name="Archiv", exact=True).click()
+    expect(page.get_by_role("heading", name="Archiv")).to_be_visible()
+    check_accessibility(page)
+    page.get_by_role("link", name="Suche", exact=True).click()
+    page.get_by_label("Suchbegriffe").fill("Trinkwasserverbundsystem")
+    page.get_by_role("button", name="Suche", exact=True).click()
+    expect(page.get_by_text("1 Treffer")).to_be_visible()
+    check_accessibility(page)
+    page.get_by_role("link", name="Aufgaben", exact=True).click()
+    check_accessibility(page)
+    page.get_by_role("button", name="Erledigt").click()
+    expect(page.get_by_text("Die Aufgabe ist als erledigt markiert.")).to_be_visible()

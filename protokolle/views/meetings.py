@@ -13,16 +13,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import drafting, history, pdf, versions, workflow
-from .access import (
+from .. import drafting, history, pdf, versions, workflow
+from ..access import (
     can_write,
     get_meeting_for_user,
     membership_of,
     readable_bodies,
     writable_bodies,
 )
-from .forms import ApprovalForm, CirculationForm, NewMeetingForm, ResponseForm
-from .models import (
+from ..forms import ApprovalForm, CirculationForm, NewMeetingForm, ResponseForm
+from ..models import (
     Approval,
     ArchivedPdf,
     Meeting,

@@ -1,0 +1,1 @@
+"""Views, by concern: meetings (drafting, workflow, downloads) and archive."""
