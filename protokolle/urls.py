@@ -18,6 +18,7 @@ urlpatterns = [
     path("meetings/<int:pk>/versions/<int:number>/", meetings.version_diff, name="version_diff"),
     path("meetings/<int:pk>/preview/", meetings.minutes_preview, name="minutes_preview"),
     path("meetings/<int:pk>/minutes.pdf", meetings.minutes_pdf, name="minutes_pdf"),
+    path("attachments/<int:pk>/", meetings.attachment_download, name="attachment"),
     path("archive/", archive.archive_list, name="archive"),
     path("archive/search/", archive.archive_search, name="search"),
     path("tasks/", archive.task_list, name="tasks"),

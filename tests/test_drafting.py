@@ -586,3 +586,30 @@ def test_english_can_be_chosen(client, writer):
 
 def test_dates_are_the_meetings_date(meeting):
     assert meeting.date == datetime.date(2022, 3, 21)
+
+
+def test_an_uploaded_attachment_is_saved_and_downloaded_by_members_only(
+    client, meeting, writer, member, outsider
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(writer)
+    data = load(client, meeting)
+    row = blank_row(data, "attachments")
+    data[f"{row}-name"] = "Präsentation DABB"
+    data[f"{row}-file"] = SimpleUploadedFile(
+        "praesentation.pdf", b"%PDF-1.7 demo", "application/pdf"
+    )
+
+    assert client.post(edit_url(meeting), data).status_code == 302
+
+    attachment = meeting.attachments.get()
+    assert attachment.name == "Präsentation DABB"
+    url = reverse("protokolle:attachment", args=[attachment.pk])
+    client.force_login(member)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert b"".join(response.streaming_content) == b"%PDF-1.7 demo"
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404

@@ -25,6 +25,7 @@ from ..forms import ApprovalForm, CirculationForm, NewMeetingForm, ResponseForm
 from ..models import (
     Approval,
     ArchivedPdf,
+    Attachment,
     Meeting,
     Membership,
     MinutesVersion,
@@ -365,3 +366,22 @@ def minutes_preview(request, pk):
     """The minutes as HTML, from the template the PDF is rendered from."""
     meeting = get_meeting_for_user(request, pdf.minutes_queryset(), pk)
     return HttpResponse(pdf.render_html(meeting, public_only=_public_only(request)))
+
+
+@login_required
+@require_GET
+def attachment_download(request, pk):
+    """An attachment's file, for those who may read its meeting; always as a download."""
+    attachment = get_object_or_404(
+        Attachment.objects.select_related("meeting__body"),
+        pk=pk,
+        meeting__body__in=readable_bodies(request.user),
+    )
+    if not attachment.file:
+        raise Http404(_("This attachment has no file."))
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404(_("The file of this attachment is missing.")) from exc
+    name = attachment.file.name.rsplit("/", 1)[-1]
+    return FileResponse(handle, as_attachment=True, filename=name)
