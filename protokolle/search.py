@@ -1,17 +1,23 @@
 """Full-text search over confirmed minutes.
 
 On PostgreSQL: the German text search configuration (stemming, so "Projekte"
-finds "Projekt"), ranked hits, highlighted snippets, and a GIN index over the
-very expression the query filters on. On SQLite: every word must occur
+finds "Projekt"), ranked hits, highlighted snippets, and a stored vector with a
+GIN index (migration 0007). On SQLite: every word must occur
 (case-insensitive), newest first, with a simple highlighted excerpt.
 """
 
 import re
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVectorField,
+)
 from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -139,8 +145,10 @@ def search(entries, words, filters):
 
 def _postgresql(entries, words):
     query = SearchQuery(words, config=CONFIG, search_type="websearch")
-    # The same expression as the GIN index (migration 0006), so that it is used.
-    vector = SearchVector("text", config=CONFIG)
+    # The stored vector with its GIN index (migration 0007), unknown to the model.
+    vector = RawSQL(
+        '"protokolle_searchentry"."search_vector"', [], output_field=SearchVectorField()
+    )
     return (
         entries.annotate(document=vector)
         .filter(document=query)
