@@ -444,8 +444,8 @@ class Editor:
         items = self._save_items(current)
         self._save_rows(self.presenter_formset, items, self._link_presenter)
         self._save_rows(self.result_formset, items, self._count_vote)
-        self._save_participants(current)
-        self._save_attachments(current)
+        self._save_meeting_rows(self.participant_formset, current, self._prepare_participant)
+        self._save_meeting_rows(self.attachment_formset, current, self._prepare_attachment)
         return current
 
     def _changed_instances(self, formset):
@@ -568,60 +568,45 @@ class Editor:
             presenter.organisation = presenter.organisation or person.organisation
             presenter.function = presenter.function or person.function
 
-    def _save_participants(self, current):
-        fresh = self.fresh[Participant]
-        position = max((p.position for p in fresh.values()), default=-1) + 1
+    def _save_meeting_rows(self, formset, current, prepare):
+        """Participants or attachments: changed rows updated, new rows appended at the
+        end, deleted rows removed. ``prepare(row)`` completes a row and says whether
+        it is worth saving."""
+        model = formset.model
+        fresh = self.fresh[model]
+        position = max((row.position for row in fresh.values()), default=-1) + 1
         deleted = []
-        for form in self.participant_formset.forms:
+        for form in formset.forms:
             if form.gone:
                 continue
             if self._deleted(form):
                 if form.instance.pk in fresh:
                     deleted.append(form.instance.pk)
                 continue
+            if not form.has_changed():
+                continue
             if form.instance.pk is None:
-                if not form.has_changed() or not form.cleaned_data.get("status"):
-                    continue
-                row = Participant(meeting=current, position=position)
+                row = model(meeting=current, position=position)
                 position += 1
             else:
                 row = fresh.get(form.instance.pk)
-                if row is None or not form.has_changed():
+                if row is None:
                     continue
             self._apply(form, row)
-            if not row.name:
-                continue
-            if row.person_id is None:
-                row.person = self.persons.get(row.name)
-            row.save()
-        Participant.objects.filter(pk__in=deleted).delete()
-
-    def _save_attachments(self, current):
-        fresh = self.fresh[Attachment]
-        position = max((a.position for a in fresh.values()), default=-1) + 1
-        deleted = []
-        for form in self.attachment_formset.forms:
-            if form.gone:
-                continue
-            if self._deleted(form):
-                if form.instance.pk in fresh:
-                    deleted.append(form.instance.pk)
-                continue
-            if form.instance.pk is None:
-                if not form.has_changed():
-                    continue
-                row = Attachment(meeting=current, position=position)
-                position += 1
-            else:
-                row = fresh.get(form.instance.pk)
-                if row is None or not form.has_changed():
-                    continue
-            self._apply(form, row)
-            if not row.name and row.file:
-                row.name = row.file.name.rsplit("/", 1)[-1]
-            if row.name:
+            if prepare(row):
                 row.save()
-        Attachment.objects.filter(pk__in=deleted).delete()
+        model.objects.filter(pk__in=deleted).delete()
+
+    def _prepare_participant(self, row):
+        if row.person_id is None:
+            row.person = self.persons.get(row.name)
+        return bool(row.name and row.status)
+
+    @staticmethod
+    def _prepare_attachment(row):
+        if not row.name and row.file:
+            row.name = row.file.name.rsplit("/", 1)[-1]
+        return bool(row.name)
 
 
 def _same(a, b):

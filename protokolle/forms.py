@@ -87,6 +87,15 @@ class TrackedForm(forms.ModelForm):
             return None
 
 
+def _check_times(form, cleaned):
+    start, end = cleaned.get("start"), cleaned.get("end")
+    if start and end and end <= start:
+        form.add_error(
+            "end",
+            ValidationError(_("The meeting must end after it starts."), code="end_before_start"),
+        )
+
+
 class MeetingForm(TrackedForm):
     """Allgemeines: date, times, place, chair, minute-taker, next meeting, closing line."""
 
@@ -174,14 +183,7 @@ class MeetingForm(TrackedForm):
 
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end <= start:
-            self.add_error(
-                "end",
-                ValidationError(
-                    _("The meeting must end after it starts."), code="end_before_start"
-                ),
-            )
+        _check_times(self, cleaned)
         for role in ("chair", "minute_taker"):
             if not cleaned.get(f"{role}_name") and (
                 cleaned.get(f"{role}_organisation") or cleaned.get(f"{role}_function")
@@ -249,14 +251,7 @@ class NewMeetingForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end <= start:
-            self.add_error(
-                "end",
-                ValidationError(
-                    _("The meeting must end after it starts."), code="end_before_start"
-                ),
-            )
+        _check_times(self, cleaned)
         return cleaned
 
     def clean_number(self):
