@@ -9,8 +9,11 @@ class ProtokolleConfig(AppConfig):
 
     def ready(self):
         from auditlog.registry import auditlog
+        from django.db.models.signals import post_migrate
 
         from . import models
+
+        post_migrate.connect(_ensure_triggers, sender=self)
 
         # The audit trail: who created, changed, circulated, responded, reopened,
         # confirmed, and when. Children name their meeting, so its page can list them.
@@ -25,3 +28,14 @@ class ProtokolleConfig(AppConfig):
             models.Response,
         ):
             auditlog.register(model)
+
+
+def _ensure_triggers(sender, using, plan=None, **kwargs):
+    """Recreate the immutability triggers: a migration may have rebuilt a table."""
+    from django.db import connections
+
+    from . import immutability
+
+    connection = connections[using]
+    if "protokolle_meeting" in connection.introspection.table_names():
+        immutability.ensure(connection)

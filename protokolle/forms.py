@@ -14,6 +14,7 @@ from django.forms.models import BaseModelFormSet, modelformset_factory
 from django.forms.renderers import Jinja2
 from django.utils.translation import gettext_lazy as _
 
+from . import uploads
 from .models import AgendaItem, Approval, Attachment, Meeting, Participant, Presenter, Result
 
 JINJA2_RENDERER = Jinja2()
@@ -465,12 +466,15 @@ class AttachmentForm(RowForm):
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
-        if upload and getattr(upload, "size", 0) > MAX_UPLOAD_BYTES:
+        if not upload or not hasattr(upload, "content_type"):
+            return upload  # nothing new uploaded
+        if upload.size > MAX_UPLOAD_BYTES:
             raise ValidationError(
                 _("The file is larger than %(limit)s MB."),
                 code="too_large",
                 params={"limit": MAX_UPLOAD_BYTES // (1024 * 1024)},
             )
+        uploads.check(upload)
         return upload
 
 

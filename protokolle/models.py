@@ -516,6 +516,12 @@ class Approval(MeetingPart, models.Model):
         }
 
 
+def random_attachment_name(instance, filename):
+    from .uploads import random_name
+
+    return random_name(instance, filename)
+
+
 class Attachment(MeetingPart, models.Model):
     """A document that belongs to the minutes (Anlage)."""
 
@@ -524,7 +530,7 @@ class Attachment(MeetingPart, models.Model):
     )
     position = models.PositiveIntegerField(_("position"), default=0)
     name = models.CharField(_("name"), max_length=300)
-    file = models.FileField(_("file"), upload_to="attachments/%Y/", blank=True)
+    file = models.FileField(_("file"), upload_to=random_attachment_name, blank=True)
 
     class Meta:
         verbose_name = _("attachment")

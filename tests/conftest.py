@@ -1,5 +1,4 @@
 import copy
-import importlib
 import json
 from pathlib import Path
 
@@ -74,15 +73,9 @@ def allow_flush_of_confirmed_minutes(request):
         return
     from django.db import connection
 
-    triggers = importlib.import_module("protokolle.migrations.0004_confirmed_minutes_never_change")
-    create, drop = triggers.STATEMENTS[connection.vendor]
+    from protokolle import immutability
+
     request.getfixturevalue("transactional_db")
-    with connection.schema_editor() as editor:
-        for statement in drop():
-            editor.execute(statement)
-        for statement in create():
-            editor.execute(statement)
+    immutability.ensure(connection)
     yield
-    with connection.schema_editor() as editor:
-        for statement in drop():
-            editor.execute(statement)
+    immutability.drop(connection)

@@ -518,3 +518,17 @@ def test_the_meeting_page_costs_a_fixed_number_of_queries(
         with django_assert_num_queries(11):
             response = client.get(reverse("protokolle:meeting_detail", args=[meeting.pk]))
         assert response.status_code == 200
+
+
+def test_every_table_of_the_minutes_keeps_its_triggers_after_migrating():
+    from protokolle import immutability
+
+    names = immutability.present(connection)
+    tables = immutability.MEETING_CHILDREN + immutability.ITEM_CHILDREN
+    if connection.vendor == "sqlite":
+        expected = {
+            f"{table}_confirmed_{op}" for table in tables for op in ("insert", "update", "delete")
+        }
+    else:
+        expected = {f"{table}_confirmed" for table in tables}
+    assert expected <= names

@@ -85,7 +85,7 @@ def measure(runs):
             body=body, person=person, defaults={"role": Membership.Role.MINUTE_TAKER}
         )
     client = Client()
-    client.login(username="bench", password="x")
+    client.force_login(user)
 
     counts = {
         "confirmed meetings": Meeting.objects.filter(status="confirmed").count(),

@@ -148,8 +148,8 @@ def run(runs):
     )
     User.objects.create_superuser("admin", password="x")
     editor, admin = Client(), Client()
-    editor.login(username="protokoll", password="x")
-    admin.login(username="admin", password="x")
+    editor.force_login(writer)
+    admin.force_login(User.objects.get(username="admin"))
 
     stamp = time.strftime("%Y-%m-%d %H:%M")
     print(f"Editor benchmark, {stamp}: median (fastest–slowest) of {runs} runs, 2 warm-up runs")

@@ -1,0 +1,154 @@
+"""Every URL of the app × every kind of user → the expected status.
+
+The test fails when a URL is added without its row here.
+"""
+
+import copy
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from protokolle import exchange, workflow
+from protokolle.models import Attachment, Membership, Result
+
+from .factories import MembershipFactory, PersonFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+ROLES = ["anonymous", "outsider", "member", "minute_taker", "admin"]
+LOGIN = 302  # anonymous users are sent to the login page
+
+# name: (method, {role: status}); "*" is every logged-in role.
+GET_MEMBERS = {
+    "anonymous": LOGIN,
+    "outsider": 404,
+    "member": 200,
+    "minute_taker": 200,
+    "admin": 200,
+}
+WRITERS = {"anonymous": LOGIN, "outsider": 404, "member": 403, "minute_taker": 200, "admin": 200}
+EVERYONE = {"anonymous": LOGIN, "outsider": 200, "member": 200, "minute_taker": 200, "admin": 200}
+# Workflow steps redirect back with a message; refusals are messages too (see test_workflow).
+STEP = {"anonymous": LOGIN, "outsider": 404, "member": 302, "minute_taker": 302, "admin": 302}
+EXPECTED = {
+    "home": ("get", EVERYONE),
+    "healthz": ("get", dict.fromkeys(ROLES, 200)),
+    "protokolle:meeting_new": ("get", WRITERS),
+    "protokolle:meeting_detail": ("get", GET_MEMBERS),
+    "protokolle:meeting_edit": ("get", WRITERS),
+    "protokolle:meeting_circulate": ("post", STEP),
+    "protokolle:meeting_reopen": ("post", STEP),
+    "protokolle:meeting_respond": ("post", {**STEP, "admin": 400}),
+    "protokolle:meeting_circulation": ("post", STEP),
+    "protokolle:meeting_approve": ("post", STEP),
+    "protokolle:version_diff": ("get", GET_MEMBERS),
+    "protokolle:minutes_preview": ("get", GET_MEMBERS),
+    "protokolle:minutes_pdf": ("get", GET_MEMBERS),
+    "protokolle:attachment": ("get", GET_MEMBERS),
+    "protokolle:archive": ("get", EVERYONE),
+    "protokolle:search": ("get", EVERYONE),
+    "protokolle:tasks": ("get", EVERYONE),
+    "protokolle:task_done": ("post", {**WRITERS, "minute_taker": 302, "admin": 302}),
+    "protokolle:task_open": ("post", {**WRITERS, "minute_taker": 302, "admin": 302}),
+}
+# Django's own pages, tested by Django: login, logout, password change, language, admin.
+NOT_OURS = ("admin:", "nesting_server_data", "login", "logout", "password_", "set_language")
+
+
+def url_names(patterns=None, namespace=""):
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            prefix = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from url_names(entry.url_patterns, prefix)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}"
+
+
+def test_every_url_has_a_row():
+    ours = {name for name in url_names() if not name.startswith(NOT_OURS)}
+    assert ours == set(EXPECTED)
+
+
+@pytest.fixture
+def world(reference_document):
+    document = copy.deepcopy(reference_document)
+    document["meeting"]["agenda"][1]["results"].append(
+        {"kind": "task", "text": "Steckbrief", "responsible": "WRL", "due": "2022-04-30"}
+    )
+    meeting = exchange.import_document(document)
+    body = meeting.body
+    users = {"admin": UserFactory(is_superuser=True, is_staff=True)}
+    for role, membership_role in (
+        ("member", Membership.Role.MEMBER),
+        ("minute_taker", Membership.Role.MINUTE_TAKER),
+    ):
+        users[role] = UserFactory()
+        MembershipFactory(body=body, person=PersonFactory(user=users[role]), role=membership_role)
+    users["outsider"] = UserFactory()
+    MembershipFactory(
+        person=PersonFactory(user=users["outsider"]), role=Membership.Role.MINUTE_TAKER
+    )
+    workflow.circulate(meeting.pk, users["minute_taker"])
+    attachment = Attachment.objects.bulk_create([Attachment(meeting=meeting, name="x")])[0]
+    Attachment.objects.filter(pk=attachment.pk).update(file="attachments/x.pdf")
+    later = copy.deepcopy(reference_document)
+    later["meeting"].update(number=9, date="2022-05-23")
+    following = exchange.import_document(later)
+    return {
+        "users": users,
+        "meeting": meeting,
+        "following": following,
+        "task": Result.objects.get(text="Steckbrief"),
+        "attachment": attachment,
+    }
+
+
+def request_for(name, world):
+    meeting, following = world["meeting"], world["following"]
+    args = {
+        "protokolle:meeting_new": [meeting.body.pk],
+        "protokolle:version_diff": [meeting.pk, 1],
+        "protokolle:meeting_edit": [following.pk],
+        "protokolle:meeting_approve": [following.pk],
+        "protokolle:attachment": [world["attachment"].pk],
+        "protokolle:task_done": [world["task"].pk],
+        "protokolle:task_open": [world["task"].pk],
+        "protokolle:minutes_pdf": [following.pk],
+    }
+    if name in args:
+        return reverse(name, args=args[name])
+    try:
+        return reverse(name, args=[meeting.pk])
+    except Exception:  # noqa: BLE001 - the name takes no argument
+        return reverse(name)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_url_answers_each_role_as_expected(client, world, media_root, name, role):
+    (media_root / "attachments").mkdir(parents=True, exist_ok=True)
+    (media_root / "attachments" / "x.pdf").write_bytes(b"%PDF-1.7")
+    method, expected = EXPECTED[name]
+    if role != "anonymous":
+        client.force_login(world["users"][role])
+    url = request_for(name, world)
+    data = {
+        "approved_meeting": world["meeting"].pk,
+        "outcome": "approved",
+        "kind": "agree",
+        "deadline": "2099-01-01",
+    }
+
+    response = client.post(url, data) if method == "post" else client.get(url)
+
+    assert response.status_code == expected[role], (name, role, response.status_code)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, (method, _) in EXPECTED.items() if method == "post")
+)
+def test_every_post_needs_the_csrf_token(world, name):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["users"]["minute_taker"])
+    response = client.post(request_for(name, world), {"kind": "agree"})
+    assert response.status_code == 403
