@@ -14,12 +14,25 @@ TEST_PACKAGES := chromium
 # Without these WeasyPrint cannot run at all.
 REQUIRED ?= libpango-1.0-0 libpangoft2-1.0-0
 
-.PHONY: run test lint system-deps install clean
+.PHONY: run serve test lint system-deps install clean
 
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_demo
 	$(PY) manage.py runserver $(HOST)
+
+# Production-like: gunicorn on PostgreSQL, DEBUG off. Needs DATABASE_URL=postgres://…,
+# DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS (see README.md, "Running in production").
+WORKERS ?= 3
+BIND ?= 127.0.0.1:8000
+serve: install
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
+	  *) echo "make serve runs on PostgreSQL: set DATABASE_URL=postgres://..."; exit 1;; esac
+	@test -n "$$DJANGO_SECRET_KEY" || { echo "set DJANGO_SECRET_KEY"; exit 1; }
+	DJANGO_DEBUG=false $(PY) manage.py migrate --no-input
+	DJANGO_DEBUG=false $(PY) manage.py collectstatic --no-input -v0
+	DJANGO_DEBUG=false $(VENV)/bin/gunicorn werkstatt.wsgi --preload --workers $(WORKERS) \
+	  --bind $(BIND) --timeout 60 --graceful-timeout 30 --access-logfile -
 
 test: install lint
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)" REQUIRED=""
