@@ -68,7 +68,13 @@ def allow_flush_of_confirmed_minutes(request):
     triggers). Drop them after the test, before the flush; put them back before
     the next one. Production databases keep them always.
     """
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or (marker is not None and marker.kwargs.get("transaction", False))
+    )
+    if not transactional:
         yield
         return
     from django.db import connection

@@ -350,7 +350,7 @@ def machine():
 
 def report(started, load, inputs, renders, serving, memory):
     lines = [
-        f"PDF benchmark, {started:%Y-%m-%d %H:%M}",
+        f"PDF benchmark, {started:%Y-%m-%d %H:%M} UTC",
         *machine(),
         "Inputs (SHA-256): " + ", ".join(f"{name} {digest}" for name, digest in inputs.items()),
         "Load average (1 min) at start and end: "
@@ -421,7 +421,7 @@ def report(started, load, inputs, renders, serving, memory):
 
 
 def main():
-    started = datetime.datetime.now()
+    started = datetime.datetime.now(datetime.UTC)
     load = os.getloadavg()[0]
     inputs = fingerprint()
     with tempfile.TemporaryDirectory(prefix="bench-pdf-") as workdir:
