@@ -199,6 +199,8 @@ class _Reader:
         if value is None:
             return None
         try:
+            if not value.isascii():
+                raise ValueError(value)
             return datetime.date.fromisoformat(value)
         except ValueError:
             self.problem(path, _("“%(value)s” is not a valid date") % {"value": value})
@@ -209,9 +211,17 @@ class _Reader:
             self.problem(path, _("%(value)s is too large") % {"value": value})
         return value
 
-    @staticmethod
-    def time(value):
-        return None if value is None else datetime.time.fromisoformat(value)
+    def time(self, value, path=()):
+        if value is None:
+            return None
+        try:
+            # The schema's \d also lets other scripts' digits through ("10:1᭖").
+            if not value.isascii():
+                raise ValueError(value)
+            return datetime.time.fromisoformat(value)
+        except ValueError:
+            self.problem(path, _("“%(value)s” is not a valid time") % {"value": value})
+            return None
 
     def text(self, model, field, value, path):
         limit = model._meta.get_field(field).max_length
@@ -244,8 +254,8 @@ class _Reader:
             "number": self.integer(data.get("number"), [*path, "number"]),
             "title": self.text(Meeting, "title", data.get("title"), [*path, "title"]),
             "date": self.date(data["date"], [*path, "date"]),
-            "start": self.time(data.get("start")),
-            "end": self.time(data.get("end")),
+            "start": self.time(data.get("start"), [*path, "start"]),
+            "end": self.time(data.get("end"), [*path, "end"]),
             "location": self.text(Meeting, "location", data.get("location"), [*path, "location"]),
             "public": data.get("public", True),
             "status": data.get("status", Meeting.Status.DRAFT),
@@ -265,7 +275,9 @@ class _Reader:
             fields["next_meeting_date"] = self.date(
                 following["date"], [*path, "next_meeting", "date"]
             )
-            fields["next_meeting_time"] = self.time(following.get("time"))
+            fields["next_meeting_time"] = self.time(
+                following.get("time"), [*path, "next_meeting", "time"]
+            )
             fields["next_meeting_location"] = self.text(
                 Meeting,
                 "next_meeting_location",
@@ -295,8 +307,8 @@ class _Reader:
                     entry.get("substitute_for"),
                     [*path, "substitute_for"],
                 ),
-                arrived=self.time(entry.get("arrived")),
-                left=self.time(entry.get("left")),
+                arrived=self.time(entry.get("arrived"), [*path, "arrived"]),
+                left=self.time(entry.get("left"), [*path, "left"]),
                 **self.person(Participant, "", entry, path),
             )
             if participant.arrived and participant.left and participant.left <= participant.arrived:
@@ -397,7 +409,7 @@ def read(document):
 
     Raises DocumentError listing every problem. Makes no queries.
     """
-    problems = schema_problems(document)
+    problems = schema_problems(document) or list(_nul_problems(document))
     if problems:
         raise DocumentError(problems)
     reader = _Reader()
@@ -413,6 +425,19 @@ def read(document):
     if reader.problems:
         raise DocumentError(reader.problems)
     return parsed
+
+
+def _nul_problems(value, path=()):
+    """NUL characters: no database keeps them in text (PostgreSQL refuses them)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield f"{format_path(list(path))}: " + _("contains a NUL character (\\u0000)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _nul_problems(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_problems(item, (*path, index))
 
 
 def validate(document):

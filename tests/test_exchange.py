@@ -406,6 +406,16 @@ BAD_DOCUMENTS = {
         "meeting.agenda[1].title: ",
         "501",
     ),
+    "a time with another script's digits": (
+        lambda d: set_at(d, ["meeting", "start"], "10:1\u1b56"),
+        "meeting.start: ",
+        "10:1",
+    ),
+    "a NUL character in a text": (
+        lambda d: set_at(d, ["meeting", "agenda", 1, "results", 0, "text"], "Ziel\x00"),
+        "meeting.agenda[1].results[0].text: ",
+        "NUL",
+    ),
     "number too large": (
         lambda d: set_at(d, ["meeting", "number"], 2**40),
         "meeting.number: ",
