@@ -21,7 +21,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 def test_check_deploy_reports_nothing_with_debug_off():
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "a-long-random-production-key-" + "x7Qz!9" * 8,
         "DJANGO_ALLOWED_HOSTS": "protokolle.example.org",

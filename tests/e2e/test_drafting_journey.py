@@ -203,7 +203,7 @@ def test_input_survives_a_closed_tab(browser, live_server, werkstatt):
     url = f"{live_server.url}/meetings/{werkstatt.pk}/edit/"
     page.goto(url)
     item(page, "Sonstiges").get_by_label("Titel").fill("Sonstiges – nicht gespeichert")
-    page.wait_for_function("document.getElementById('autosave-status').textContent.length > 0")
+    expect(page.locator("#autosave-status")).to_contain_text("gesichert")
     page.close(run_before_unload=False)
 
     page = context.new_page()
