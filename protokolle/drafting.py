@@ -518,13 +518,10 @@ class Editor:
         AgendaItem.objects.filter(pk__in=deleted).delete()
         return by_key
 
-    def _save_rows(self, formset, items, extra_step):
-        """Presenters or results: changed rows updated, new rows appended to their item."""
+    def _changes(self, formset):
+        """(form, row) for every row this writer changed (row from the database) or added
+        (row None). The rows this writer deleted are deleted once all are through."""
         fresh = self.fresh[formset.model]
-        next_position = {}
-        for row in fresh.values():
-            key = row.agenda_item_id
-            next_position[key] = max(next_position.get(key, 0), row.position + 1)
         deleted = []
         for form in formset.forms:
             if form.gone:
@@ -536,21 +533,29 @@ class Editor:
             if not form.has_changed():
                 continue
             if form.instance.pk is None:
+                yield form, None
+            elif (row := fresh.get(form.instance.pk)) is not None:
+                yield form, row
+        formset.model.objects.filter(pk__in=deleted).delete()
+
+    def _save_rows(self, formset, items, extra_step):
+        """Presenters or results: changed rows updated, new rows appended to their item."""
+        next_position = {}
+        for row in self.fresh[formset.model].values():
+            key = row.agenda_item_id
+            next_position[key] = max(next_position.get(key, 0), row.position + 1)
+        for form, row in self._changes(formset):
+            if row is None:
                 item = items.get(form.cleaned_data["item_key"])
                 if item is None or item.pk is None:
                     continue
                 position = next_position.get(item.pk, 0)
                 next_position[item.pk] = position + 1
                 row = formset.model(agenda_item=item, position=position)
-            else:
-                row = fresh.get(form.instance.pk)
-                if row is None:
-                    continue
             self._apply(form, row)
             if extra_step:
                 extra_step(row)
             row.save()
-        formset.model.objects.filter(pk__in=deleted).delete()
 
     @staticmethod
     def _count_vote(result):
@@ -573,29 +578,14 @@ class Editor:
         end, deleted rows removed. ``prepare(row)`` completes a row and says whether
         it is worth saving."""
         model = formset.model
-        fresh = self.fresh[model]
-        position = max((row.position for row in fresh.values()), default=-1) + 1
-        deleted = []
-        for form in formset.forms:
-            if form.gone:
-                continue
-            if self._deleted(form):
-                if form.instance.pk in fresh:
-                    deleted.append(form.instance.pk)
-                continue
-            if not form.has_changed():
-                continue
-            if form.instance.pk is None:
+        position = max((row.position for row in self.fresh[model].values()), default=-1) + 1
+        for form, row in self._changes(formset):
+            if row is None:
                 row = model(meeting=current, position=position)
                 position += 1
-            else:
-                row = fresh.get(form.instance.pk)
-                if row is None:
-                    continue
             self._apply(form, row)
             if prepare(row):
                 row.save()
-        model.objects.filter(pk__in=deleted).delete()
 
     def _prepare_participant(self, row):
         if row.person_id is None:
