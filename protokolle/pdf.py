@@ -69,9 +69,13 @@ def _snapshot(name, organisation, function):
 
 
 def confirmation_line(meeting):
-    """„Bestätigt in der 9. Sitzung am 23.05.2022“ where the record says so."""
+    """„Bestätigt in der 9. Sitzung am 23.05.2022“ or „… im Umlaufverfahren am …“."""
     if not meeting.is_confirmed:
         return ""
+    if meeting.confirmed_by_circulation and meeting.confirmed_at:
+        return (
+            f"Bestätigt im Umlaufverfahren am {timezone.localtime(meeting.confirmed_at):%d.%m.%Y}"
+        )
     approvals = getattr(meeting, "confirmations", None)
     if approvals:
         deciding = approvals[0].meeting

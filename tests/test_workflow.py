@@ -367,6 +367,26 @@ def test_all_voting_members_agreeing_confirms(circulated, people):
     assert (meeting.status, meeting.confirmed_by_circulation) == ("confirmed", True)
 
 
+def test_minutes_confirmed_by_circulation_say_so_in_their_pdf(circulated, people):
+    import io
+
+    from pypdf import PdfReader
+
+    workflow.start_confirmation_by_circulation(
+        circulated.pk, people["minute_taker"], datetime.date(2099, 1, 1)
+    )
+    for role in ("member", "chair"):
+        workflow.respond(circulated.pk, people[role], "agree")
+
+    stored = ArchivedPdf.objects.get(meeting=circulated, variant="members")
+    with stored.file.open("rb") as handle:
+        first_page = PdfReader(io.BytesIO(handle.read())).pages[0].extract_text()
+    today = Meeting.objects.get(pk=circulated.pk).confirmed_at
+    from django.utils import timezone
+
+    assert f"Bestätigt im Umlaufverfahren am {timezone.localtime(today):%d.%m.%Y}" in first_page
+
+
 def test_close_circulations_confirms_after_the_deadline_without_objection(circulated, people):
     Meeting.objects.filter(pk=circulated.pk).update(circulation_deadline=datetime.date(2020, 1, 1))
 
