@@ -33,7 +33,7 @@ RESULTS = HERE / "results.txt"
 
 WARMUP = 2
 RUNS = 15
-# A 60-item render takes seconds: fewer runs keep the whole benchmark near 4 minutes.
+# A 60-item render takes seconds: fewer runs keep the whole benchmark near 3 minutes.
 RUNS_BIG = 7
 BIG_ITEMS = 60
 BIG_RESULTS = 5
@@ -73,7 +73,8 @@ def timed(function):
 
 
 def compare(first, second, runs=RUNS, warmup=WARMUP):
-    """Median seconds of two callables, warmed up, run interleaved (order alternating)."""
+    """Seconds per run and last output of two callables, warmed up, run interleaved
+    (the order alternating from run to run)."""
     for _ in range(warmup):
         first()
         second()
