@@ -88,6 +88,19 @@ class TrackedForm(forms.ModelForm):
             return None
 
 
+def _when_and_where():
+    """The layout rows both meeting forms share: number, title, date, times, place."""
+    return [
+        Row(Column("number", css_class="col-sm-3"), Column("title", css_class="col-sm-9")),
+        Row(
+            Column("date", css_class="col-sm-4"),
+            Column("start", css_class="col-sm-4"),
+            Column("end", css_class="col-sm-4"),
+        ),
+        "location",
+    ]
+
+
 def _check_times(form, cleaned):
     start, end = cleaned.get("start"), cleaned.get("end")
     if start and end and end <= start:
@@ -137,7 +150,7 @@ class MeetingForm(TrackedForm):
             "closing_date": _("Date"),
         }
 
-    def __init__(self, *args, member_names=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("chair_name", "minute_taker_name"):
             self.fields[name].widget.attrs["list"] = "member-names"
@@ -146,13 +159,7 @@ class MeetingForm(TrackedForm):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
-            Row(Column("number", css_class="col-sm-3"), Column("title", css_class="col-sm-9")),
-            Row(
-                Column("date", css_class="col-sm-4"),
-                Column("start", css_class="col-sm-4"),
-                Column("end", css_class="col-sm-4"),
-            ),
-            "location",
+            *_when_and_where(),
             "public",
             Fieldset(
                 _("Chair and minute-taker"),
@@ -237,13 +244,7 @@ class NewMeetingForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
-            Row(Column("number", css_class="col-sm-3"), Column("title", css_class="col-sm-9")),
-            Row(
-                Column("date", css_class="col-sm-4"),
-                Column("start", css_class="col-sm-4"),
-                Column("end", css_class="col-sm-4"),
-            ),
-            "location",
+            *_when_and_where(),
             Row(
                 Column("chair_name", css_class="col-md-6"),
                 Column("minute_taker_name", css_class="col-md-6"),
