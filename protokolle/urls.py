@@ -1,20 +1,20 @@
 from django.urls import path
 
-from .views import archive, meetings
+from .views import archive, drafting, editor, meetings
 
 app_name = "protokolle"
 
 urlpatterns = [
-    path("bodies/<int:body_pk>/meetings/new/", meetings.meeting_new, name="meeting_new"),
+    path("bodies/<int:body_pk>/meetings/new/", drafting.meeting_new, name="meeting_new"),
     path("meetings/<int:pk>/", meetings.meeting_detail, name="meeting_detail"),
-    path("meetings/<int:pk>/edit/", meetings.meeting_edit, name="meeting_edit"),
-    path("meetings/<int:pk>/circulate/", meetings.meeting_circulate, name="meeting_circulate"),
+    path("meetings/<int:pk>/edit/", editor.meeting_edit, name="meeting_edit"),
+    path("meetings/<int:pk>/circulate/", drafting.meeting_circulate, name="meeting_circulate"),
     path("meetings/<int:pk>/reopen/", meetings.meeting_reopen, name="meeting_reopen"),
     path("meetings/<int:pk>/respond/", meetings.meeting_respond, name="meeting_respond"),
     path(
         "meetings/<int:pk>/circulation/", meetings.meeting_circulation, name="meeting_circulation"
     ),
-    path("meetings/<int:pk>/approve/", meetings.meeting_approve, name="meeting_approve"),
+    path("meetings/<int:pk>/approve/", editor.meeting_approve, name="meeting_approve"),
     path("meetings/<int:pk>/versions/<int:number>/", meetings.version_diff, name="version_diff"),
     path("meetings/<int:pk>/preview/", meetings.minutes_preview, name="minutes_preview"),
     path("meetings/<int:pk>/minutes.pdf", meetings.minutes_pdf, name="minutes_pdf"),

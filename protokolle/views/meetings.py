@@ -1,19 +1,17 @@
-"""Views: check access, call the domain, render or redirect."""
+"""Views of a meeting: start page, read view, responses, versions, downloads."""
 
 import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from .. import drafting, history, pdf, versions, workflow
+from .. import history, pdf, versions, workflow
 from ..access import (
     can_write,
     get_meeting_for_user,
@@ -21,7 +19,7 @@ from ..access import (
     readable_bodies,
     writable_bodies,
 )
-from ..forms import ApprovalForm, CirculationForm, NewMeetingForm, ResponseForm
+from ..forms import CirculationForm, ResponseForm
 from ..models import (
     Approval,
     ArchivedPdf,
@@ -85,35 +83,6 @@ def home(request):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
-def meeting_new(request, body_pk):
-    """A new meeting of a body, proposed from its records."""
-    body = get_object_or_404(readable_bodies(request.user), pk=body_pk)
-    if not can_write(request.user, body):
-        raise PermissionDenied
-    if request.method == "POST":
-        form = NewMeetingForm(request.POST, body=body)
-        if form.is_valid():
-            meeting = drafting.create_meeting(form)
-            messages.success(request, _("The meeting was created. Now write the minutes."))
-            return redirect("protokolle:meeting_edit", pk=meeting.pk)
-    else:
-        form = NewMeetingForm(initial=drafting.proposal(body), body=body)
-    waiting = drafting.waiting_for_confirmation(body)
-    return render(
-        request,
-        "protokolle/meeting_new.html",
-        {
-            "body": body,
-            "form": form,
-            "waiting": waiting,
-            "welcome_title": drafting.welcome_title(waiting),
-            "member_names": body.memberships.values_list("person__name", flat=True),
-        },
-    )
-
-
-@login_required
 @require_GET
 def meeting_detail(request, pk):
     """The meeting's read view: status, actions, responses, versions, history, downloads."""
@@ -162,17 +131,6 @@ def _transition(request, pk, action, success):
     else:
         messages.success(request, success)
     return redirect("protokolle:meeting_detail", pk=meeting.pk)
-
-
-@login_required
-@require_POST
-def meeting_circulate(request, pk):
-    return _transition(
-        request,
-        pk,
-        lambda meeting: workflow.circulate(meeting.pk, request.user),
-        _("The minutes are circulated; the members were told by e-mail."),
-    )
 
 
 @login_required
@@ -231,42 +189,6 @@ def meeting_circulation(request, pk):
 
 
 @login_required
-@require_POST
-def meeting_approve(request, pk):
-    """The editor's confirmation item: what this meeting decided on earlier minutes."""
-    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
-    back = (
-        reverse("protokolle:meeting_edit", args=[meeting.pk]) + "#sec-approvals"
-        if can_write(request.user, meeting.body)
-        else reverse("protokolle:meeting_detail", args=[meeting.pk])
-    )
-    form = ApprovalForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Please choose the decision; vote counts are whole numbers."))
-        return redirect(back)
-    data = form.cleaned_data
-    try:
-        workflow.record_approval(
-            meeting.pk,
-            data["approved_meeting"],
-            data["outcome"],
-            request.user,
-            vote={
-                "yes": data["yes"],
-                "no": data["no"],
-                "abstain": data["abstain"],
-                "text": data["vote_text"],
-            },
-            note=data["note"],
-        )
-    except workflow.WorkflowError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("The decision is recorded and written under item 1."))
-    return redirect(back)
-
-
-@login_required
 @require_GET
 def version_diff(request, pk, number):
     """What changed from the previous circulated version to this one."""
@@ -278,56 +200,6 @@ def version_diff(request, pk, number):
         request,
         "protokolle/version_diff.html",
         {"meeting": meeting, "version": version, "previous": previous, "changes": changes},
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def meeting_edit(request, pk):
-    """The minute-taker's editor: all sections on one page, saved together."""
-    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk, write=True)
-    if meeting.status != Meeting.Status.DRAFT:
-        messages.info(
-            request,
-            _("These minutes are %(status)s and can no longer be edited.")
-            % {"status": meeting.get_status_display()},
-        )
-        return redirect("protokolle:meeting_detail", pk=meeting.pk)
-    status = 200
-    if request.method == "POST":
-        try:
-            editor, saved = drafting.save_editor(
-                meeting.pk, request.POST.copy(), request.FILES, request.user
-            )
-        except drafting.NotEditable as error:
-            messages.error(request, str(error))
-            return redirect("protokolle:meeting_detail", pk=meeting.pk)
-        if saved:
-            messages.success(request, _("Saved."))
-            url = reverse("protokolle:meeting_edit", args=[meeting.pk])
-            token = request.POST.get("autosave_token", "")
-            if token.isalnum() and len(token) <= 20:
-                # Tells the page that this browser's copy of the input is saved.
-                url += f"?saved={token}"
-            return redirect(url)
-        status = 409 if editor.conflicts else 400
-        meeting = editor.meeting
-    else:
-        editor = drafting.Editor(meeting)
-    return render(
-        request,
-        "protokolle/meeting_edit.html",
-        {
-            "meeting": meeting,
-            "editor": editor,
-            "saved": request.method == "GET",
-            "waiting": workflow.waiting_minutes(meeting),
-            "decided": meeting.approvals.exclude(approved_meeting=None).select_related(
-                "approved_meeting"
-            ),
-            "approval_outcomes": Approval.Outcome.choices,
-        },
-        status=status,
     )
 
 

@@ -1,0 +1,105 @@
+"""The minute-taker's editor and the decisions on earlier minutes recorded in it."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import drafting, workflow
+from ..access import (
+    can_write,
+    get_meeting_for_user,
+)
+from ..forms import ApprovalForm
+from ..models import (
+    Approval,
+    Meeting,
+)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_edit(request, pk):
+    """The minute-taker's editor: all sections on one page, saved together."""
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk, write=True)
+    if meeting.status != Meeting.Status.DRAFT:
+        messages.info(
+            request,
+            _("These minutes are %(status)s and can no longer be edited.")
+            % {"status": meeting.get_status_display()},
+        )
+        return redirect("protokolle:meeting_detail", pk=meeting.pk)
+    status = 200
+    if request.method == "POST":
+        try:
+            editor, saved = drafting.save_editor(
+                meeting.pk, request.POST.copy(), request.FILES, request.user
+            )
+        except drafting.NotEditable as error:
+            messages.error(request, str(error))
+            return redirect("protokolle:meeting_detail", pk=meeting.pk)
+        if saved:
+            messages.success(request, _("Saved."))
+            url = reverse("protokolle:meeting_edit", args=[meeting.pk])
+            token = request.POST.get("autosave_token", "")
+            if token.isalnum() and len(token) <= 20:
+                # Tells the page that this browser's copy of the input is saved.
+                url += f"?saved={token}"
+            return redirect(url)
+        status = 409 if editor.conflicts else 400
+        meeting = editor.meeting
+    else:
+        editor = drafting.Editor(meeting)
+    return render(
+        request,
+        "protokolle/meeting_edit.html",
+        {
+            "meeting": meeting,
+            "editor": editor,
+            "saved": request.method == "GET",
+            "waiting": workflow.waiting_minutes(meeting),
+            "decided": meeting.approvals.exclude(approved_meeting=None).select_related(
+                "approved_meeting"
+            ),
+            "approval_outcomes": Approval.Outcome.choices,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def meeting_approve(request, pk):
+    """The editor's confirmation item: what this meeting decided on earlier minutes."""
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    back = (
+        reverse("protokolle:meeting_edit", args=[meeting.pk]) + "#sec-approvals"
+        if can_write(request.user, meeting.body)
+        else reverse("protokolle:meeting_detail", args=[meeting.pk])
+    )
+    form = ApprovalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please choose the decision; vote counts are whole numbers."))
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        workflow.record_approval(
+            meeting.pk,
+            data["approved_meeting"],
+            data["outcome"],
+            request.user,
+            vote={
+                "yes": data["yes"],
+                "no": data["no"],
+                "abstain": data["abstain"],
+                "text": data["vote_text"],
+            },
+            note=data["note"],
+        )
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The decision is recorded and written under item 1."))
+    return redirect(back)
