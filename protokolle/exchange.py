@@ -27,6 +27,7 @@ from .models import (
     Result,
     build_agenda,
 )
+from .numbering import number_tree
 
 FORMAT = "werkstatt-protokoll/1"
 # The largest integer every supported database stores in an integer column.
@@ -181,6 +182,11 @@ def schema_problems(document):
     return problems
 
 
+def _typed_number(entry):
+    number = entry.get("number")
+    return number if isinstance(number, str) else None
+
+
 class _Reader:
     """Turns a schema-valid document into unsaved model instances.
 
@@ -322,12 +328,22 @@ class _Reader:
 
     def agenda(self, entries, path, prefix="", seen=None):
         """Agenda items as (item, presenters, results, children) tuples."""
-        seen = {} if seen is None else seen
+        if seen is None:
+            seen = {}
+            # Printed numbers by the one rule, for the check that no number is used twice.
+            self.printed = {
+                id(entry): number
+                for entry, number, _depth in number_tree(
+                    entries,
+                    lambda entry: entry.get("children") or [],
+                    _typed_number,
+                )
+            }
         nodes = []
         for index, entry in enumerate(entries):
             item_path = [*path, index]
             number = self.text(AgendaItem, "number", entry.get("number"), [*item_path, "number"])
-            printed = number or (f"{prefix}.{index + 1}" if prefix else str(index + 1))
+            printed = self.printed[id(entry)]
             if printed in seen:
                 self.problem(
                     [*item_path, "number"],

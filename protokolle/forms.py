@@ -14,7 +14,7 @@ from django.forms.models import BaseModelFormSet, modelformset_factory
 from django.forms.renderers import Jinja2
 from django.utils.translation import gettext_lazy as _
 
-from . import uploads
+from . import numbering, uploads
 from .models import AgendaItem, Approval, Attachment, Meeting, Participant, Presenter, Result
 
 JINJA2_RENDERER = Jinja2()
@@ -521,21 +521,9 @@ class AgendaFormSet(EditorFormSet):
 
 def outline_numbers(forms_in_order):
     """Printed numbers of an outline of item forms, as ``build_agenda`` would print them."""
-    numbers, counters, stack = [], [], []
-    for form in forms_in_order:
-        level = min(form.cleaned_data["level"], len(stack))
-        del stack[level:]
-        del counters[level + 1 :]
-        while len(counters) <= level:
-            counters.append(0)
-        counters[level] += 1
-        prefix = stack[-1] if stack else ""
-        number = form.cleaned_data.get("number") or (
-            f"{prefix}.{counters[level]}" if prefix else str(counters[level])
-        )
-        stack.append(number)
-        numbers.append(number)
-    return numbers
+    return numbering.outline_numbers(
+        [(form.cleaned_data["level"], form.cleaned_data.get("number")) for form in forms_in_order]
+    )
 
 
 def formset(model, form, formset_class=EditorFormSet):

@@ -13,6 +13,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .numbering import number_tree
+
 
 class ConfirmedMinutesError(Exception):
     """Confirmed minutes never change, by any path."""
@@ -350,22 +352,22 @@ def build_agenda(items):
 
     Takes the items already fetched (no queries). Sets ``printed_number``,
     ``depth`` and ``child_items`` on every item and returns the top level in
-    order. An item without an explicit number gets its parent's number and its
-    place among its siblings: 1, 2, 3.1, 3.2.1.
+    order, numbered by the one rule in ``numbering``.
     """
     by_parent = defaultdict(list)
     for item in sorted(items, key=lambda item: (item.position, item.pk or 0)):
         by_parent[item.parent_id].append(item)
+    roots = by_parent.get(None, [])
+    for item in items:
+        item.child_items = by_parent.get(item.pk, []) if item.pk else []
+    for item, number, depth in number_tree(roots, lambda item: item.child_items, _number_of):
+        item.printed_number = number
+        item.depth = depth
+    return roots
 
-    def walk(parent_id, prefix, depth):
-        siblings = by_parent.get(parent_id, [])
-        for index, item in enumerate(siblings, start=1):
-            item.printed_number = item.number or (f"{prefix}.{index}" if prefix else str(index))
-            item.depth = depth
-            item.child_items = walk(item.pk, item.printed_number, depth + 1)
-        return siblings
 
-    return walk(None, "", 0)
+def _number_of(item):
+    return item.number
 
 
 def flatten_agenda(tree):

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from .numbering import number_tree
+
 
 @dataclass
 class Change:
@@ -35,12 +37,12 @@ def _vote(vote):
     return " · ".join(counts + ([vote["text"]] if vote["text"] else []))
 
 
-def _items(agenda, prefix=""):
+def _items(agenda):
     """(number, item) for every item of an agenda, numbered as printed."""
-    for index, item in enumerate(agenda, start=1):
-        number = item["number"] or (f"{prefix}.{index}" if prefix else str(index))
+    for item, number, _depth in number_tree(
+        agenda, lambda item: item["children"], lambda item: item["number"]
+    ):
         yield number, item
-        yield from _items(item["children"], number)
 
 
 def flatten(document):

@@ -266,7 +266,8 @@ def test_it_prints_numbers_for_nested_and_explicitly_numbered_items():
     from protokolle.models import build_agenda, flatten_agenda
 
     numbers = [i.printed_number for i in flatten_agenda(build_agenda(loaded.agenda_items.all()))]
-    assert numbers == ["1", "2", "2.1", "2.1.1", "2.2", "3.1", "3.2", "15", "6"]
+    # Automatic numbers continue after typed ones: after "15" comes 16.
+    assert numbers == ["1", "2", "2.1", "2.1.1", "2.2", "3.1", "3.2", "15", "16"]
 
 
 def test_a_confirmed_document_is_stored_as_confirmed(reference_document):
