@@ -449,11 +449,27 @@ def test_the_pdf_download_costs_a_fixed_number_of_queries(
         assert response.status_code == 200
 
 
-def test_the_preview_is_the_minutes_template(client, draft, member):
+def test_the_preview_shows_the_minutes_as_the_pdf_has_them(client, draft, member):
     client.force_login(member)
     response = client.get(reverse("protokolle:minutes_preview", args=[draft.pk]))
-    assert "protokolle/pdf/minutes.html" in [t.name for t in response.templates]
-    assert 'lang="de"' in response.content.decode()
+    assert "protokolle/pdf/document.html" in [t.name for t in response.templates]
+    html = response.content.decode()
+    assert '<article class="minutes-doc is-draft" lang="de"' in html
+
+    def sections(text):
+        return re.findall(r'<section aria-labelledby="h-.*?</section>', text, flags=re.S)
+
+    printed = sections(pdf.render_html(pdf.meeting_for_minutes(draft.pk), for_pdf=True))
+    assert len(printed) >= 3  # general, agenda, results (and attendance, when taken)
+    assert sections(html) == printed
+
+
+def test_the_pdf_document_stands_alone(draft):
+    html = pdf.render_html(pdf.meeting_for_minutes(draft.pk), for_pdf=True)
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<html lang="de">' in html
+    assert '<div class="draft-mark" aria-hidden="true">ENTWURF</div>' in html
+    assert "<nav" not in html and "<link" not in html and "<form" not in html
 
 
 def test_rendered_at_is_timezone_aware(draft):
