@@ -21,7 +21,6 @@ from ..access import (
 )
 from ..forms import CirculationForm, ResponseForm
 from ..models import (
-    Approval,
     ArchivedPdf,
     Attachment,
     Meeting,
@@ -85,40 +84,82 @@ def home(request):
 @login_required
 @require_GET
 def meeting_detail(request, pk):
-    """The meeting's read view: status, actions, responses, versions, history, downloads."""
-    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    """The read view: the minutes with the members' answers in place, and around them
+    the actions, responses, versions, history and downloads. A fixed number of queries."""
+    meeting = get_meeting_for_user(request, pdf.minutes_queryset(), pk)
     return render(request, "protokolle/meeting_detail.html", _detail_context(request, meeting))
 
 
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _detail_context(request, meeting, response_form=None, circulation_form=None):
+    """What the read view shows of ``meeting``, loaded with ``pdf.minutes_queryset()``."""
     membership = membership_of(request.user, meeting.body)
-    items = list(flatten_agenda(build_agenda(meeting.agenda_items.all())))
+    minutes = pdf.context(meeting)
+    items = minutes["items"]
     versions = list(meeting.versions.select_related("created_by").order_by("-number"))
     current = versions[0] if versions else None
     responses = list(
-        meeting.responses.select_related("person", "agenda_item", "version").order_by(
-            "-created_at", "-pk"
-        )
+        meeting.responses.select_related("person", "version").order_by("-created_at", "-pk")
     )
+    # A response names its item by the number the minutes print (``printed_number``).
+    by_pk = {item.pk: item for item in items}
+    for response in responses:
+        response.item = by_pk.get(response.agenda_item_id)
+    # Corrections asked for the current version, shown at their item (oldest first).
+    corrections = {}
+    for response in reversed(responses):
+        if current and response.version_id == current.pk and response.agenda_item_id:
+            if response.kind == Response.Kind.OBJECTION:
+                corrections.setdefault(response.agenda_item_id, []).append(response)
+    for item in items:
+        item.corrections = corrections.get(item.pk, [])
     own = [r for r in responses if membership and r.person_id == membership.person_id]
+    latest_own = own[0] if own and current else None
+    own_current = latest_own if latest_own and latest_own.version_id == current.pk else None
+    can_respond = membership is not None and meeting.status == Meeting.Status.CIRCULATED
+    response_form = response_form or ResponseForm(items=items)
+    # A refused correction (no text) opens again where it was typed: at its item, or
+    # the one for the whole minutes.
+    failed = response_form.is_bound and response_form.data.get("kind") == "objection"
+    failed_item = _int(response_form.data.get("agenda_item")) if failed else None
+    hit_words = (request.GET.get("hit") or "").strip()[:200]
+    hit_item = _int(request.GET.get("top")) if hit_words else None
     return {
-        "meeting": meeting,
+        **minutes,
         "can_edit": can_write(request.user, meeting.body),
         "membership": membership,
+        "can_respond": can_respond,
+        "item_actions": (
+            "protokolle/includes/item_correction.html" if can_respond or corrections else ""
+        ),
+        "failed_item": failed_item,
+        "failed_general": failed and not failed_item,
         "versions": versions,
         "current_version": current,
         "responses": responses,
-        "own_response": own[0] if own and current and own[0].version_id == current.pk else None,
-        "response_form": response_form or ResponseForm(items=items),
+        "own_response": own_current,
+        "own_earlier_response": None if own_current else latest_own,
+        "response_form": response_form,
         "circulation_form": circulation_form or CirculationForm(),
         "history": history.for_meeting(meeting),
         "archived": list(meeting.archived_pdfs.all()),
-        "confirmed_in": meeting.approved_by.filter(
-            outcome__in=[Approval.Outcome.APPROVED, Approval.Outcome.APPROVED_WITH_CHANGES]
-        )
-        .select_related("meeting")
-        .first(),
+        "confirmed_in": meeting.confirmations[0] if meeting.confirmations else None,
+        "hit_words": hit_words,
+        "hit_item": next((item for item in items if item.pk == hit_item), None),
     }
+
+
+def _refused(request, meeting, **forms):
+    """The read view again, with the refused form and its input."""
+    meeting = pdf.minutes_queryset().get(pk=meeting.pk)
+    context = _detail_context(request, meeting, **forms)
+    return render(request, "protokolle/meeting_detail.html", context, status=400)
 
 
 def _transition(request, pk, action, success):
@@ -151,8 +192,7 @@ def meeting_respond(request, pk):
     items = list(flatten_agenda(build_agenda(meeting.agenda_items.all())))
     form = ResponseForm(request.POST, items=items)
     if not form.is_valid():
-        context = _detail_context(request, meeting, response_form=form)
-        return render(request, "protokolle/meeting_detail.html", context, status=400)
+        return _refused(request, meeting, response_form=form)
     try:
         workflow.respond(
             meeting.pk,
@@ -163,8 +203,7 @@ def meeting_respond(request, pk):
         )
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
-        context = _detail_context(request, meeting, response_form=form)
-        return render(request, "protokolle/meeting_detail.html", context, status=400)
+        return _refused(request, meeting, response_form=form)
     messages.success(request, _("Thank you: your response is recorded."))
     return redirect("protokolle:meeting_detail", pk=meeting.pk)
 
@@ -176,8 +215,7 @@ def meeting_circulation(request, pk):
     meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
     form = CirculationForm(request.POST)
     if not form.is_valid():
-        context = _detail_context(request, meeting, circulation_form=form)
-        return render(request, "protokolle/meeting_detail.html", context, status=400)
+        return _refused(request, meeting, circulation_form=form)
     return _transition(
         request,
         pk,
@@ -235,9 +273,20 @@ def minutes_pdf(request, pk):
 @login_required
 @require_GET
 def minutes_preview(request, pk):
-    """The minutes as HTML, from the template the PDF is rendered from."""
+    """The minutes as HTML, from the template the PDF is rendered from.
+
+    A page of the app with its navigation; where the editor frames it (``?embed=1``, or a
+    browser that says it loads a frame), the bare document as the PDF has it.
+    """
+    public_only = _public_only(request)
     meeting = get_meeting_for_user(request, pdf.minutes_queryset(), pk)
-    return HttpResponse(pdf.render_html(meeting, public_only=_public_only(request)))
+    if request.GET.get("embed") or request.headers.get("Sec-Fetch-Dest") == "iframe":
+        return HttpResponse(pdf.render_html(meeting, public_only=public_only))
+    return render(
+        request,
+        "protokolle/minutes_preview.html",
+        pdf.context(meeting, public_only=public_only),
+    )
 
 
 @login_required
