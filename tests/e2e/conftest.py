@@ -2,6 +2,15 @@
 
 Where Chromium is missing they skip with a reason; with CI=true they fail instead,
 so a machine without the browser cannot pass CI silently.
+
+Every test is guarded (see guards.py): the autouse ``page_guard`` fixture listens on
+every browser context the test opens (``page``, ``context``, ``browser.new_context()``,
+``browser.new_page()``) and the test fails after its body on any console error,
+uncaught exception, CSP violation, failed request or response >= 400. A test that
+expects a refusal declares it: ``page_guard.allow(status=409)`` or
+``page_guard.allow(status=400, url="/edit/")``. ``check_page(page, "step")`` checks the
+current state at 1440×900 and 390×844 (axe, page width, overlapping controls);
+``check_accessibility(page)`` is the same check, kept for the tests that use it.
 """
 
 import os
@@ -10,11 +19,15 @@ import shutil
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from .guards import WCAG_AA, PageGuard, check_page
+
+__all__ = ["WCAG_AA", "PageGuard", "check_page", "log_in"]
+
 # The live server runs in a thread beside Playwright's event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+GUARD = pytest.StashKey[PageGuard]()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -54,12 +67,56 @@ def axe():
 
 
 @pytest.fixture
-def check_accessibility(axe):
-    def check(page):
-        results = axe.run(page, options=WCAG_AA)
-        assert results.violations_count == 0, results.generate_report()
+def check_accessibility():
+    """``check_accessibility(page)``: the full ``check_page`` at both viewports."""
+
+    def check(page, step=None):
+        check_page(page, step)
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def page_guard(request, browser, monkeypatch):
+    """Records the browser's complaints in every context this test opens; see guards.py."""
+    guard = PageGuard()
+    request.node.stash[GUARD] = guard
+    new_context, new_page = browser.new_context, browser.new_page
+
+    def guarded_new_context(*args, **kwargs):
+        return guard.watch(new_context(*args, **kwargs))
+
+    def guarded_new_page(*args, **kwargs):
+        page = new_page(*args, **kwargs)
+        guard.watch(page.context)
+        return page
+
+    # pytest-playwright's context/page fixtures call browser.new_context too.
+    monkeypatch.setattr(browser, "new_context", guarded_new_context)
+    monkeypatch.setattr(browser, "new_page", guarded_new_page)
+    yield guard
+    guard.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After the test body: fail on what the page guard recorded."""
+    guard = item.stash.get(GUARD, None)
+    try:
+        result = yield
+    except BaseException as failure:
+        if guard is not None:
+            try:
+                guard.flush()
+                lines = guard.problems()
+            except Exception:  # the test's own failure matters more
+                lines = []
+            if lines:
+                failure.add_note("The browser also reported:\n" + "\n".join(lines))
+        raise
+    if guard is not None:
+        guard.verify()
+    return result
 
 
 def log_in(page, live_server, username, password="secret"):
