@@ -8,15 +8,16 @@ is written half-way and nothing typed is lost.
 
 import copy
 import datetime
+import hashlib
 from dataclasses import dataclass, field
 
 from django import forms as django_forms
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.forms.models import modelformset_factory
 from django.utils.translation import gettext as _
 
-from . import forms, tasks
+from . import forms, tasks, workflow
 from .models import (
     AgendaItem,
     Attachment,
@@ -41,31 +42,65 @@ class NotEditable(Exception):
 # --- a new meeting ----------------------------------------------------------------------
 
 
-def waiting_for_confirmation(body, before=None):
-    """Earlier minutes of the body that are not confirmed yet, oldest first."""
-    meetings = body.meetings.exclude(status=Meeting.Status.CONFIRMED).order_by("date", "number")
-    if before:
-        meetings = meetings.filter(date__lt=before)
-    return list(meetings)
+def waiting_for_confirmation(body, before):
+    """Minutes that a meeting of ``body`` on ``before`` confirms, oldest first."""
+    return list(workflow.awaiting_confirmation(body, before))
+
+
+WELCOME_MAX_LENGTH = AgendaItem._meta.get_field("title").max_length
+
+
+def _minutes_name(meeting):
+    if meeting.number:
+        return f"der {meeting.number}. Sitzung vom {meeting.date:%d.%m.%Y}"
+    return f"der Sitzung vom {meeting.date:%d.%m.%Y}"
 
 
 def welcome_title(waiting):
-    """„Begrüßung und Bestätigung des Protokolls der 6. Sitzung vom 07.12.2021“, from records."""
+    """„Begrüßung und Bestätigung des Protokolls der 6. Sitzung vom 07.12.2021“, from records.
+
+    With many minutes waiting, the list gives way to their count and time span, so
+    that the title always fits an agenda item's title.
+    """
     if not waiting:
         return "Begrüßung und Bestätigung der Tagesordnung"
-    parts = [
-        f"der {m.number}. Sitzung vom {m.date:%d.%m.%Y}"
-        if m.number
-        else f"der Sitzung vom {m.date:%d.%m.%Y}"
-        for m in waiting
-    ]
-    if len(parts) == 1:
-        listed = parts[0]
-        noun = "des Protokolls"
-    else:
-        listed = ", ".join(parts[:-1]) + " und " + parts[-1]
-        noun = "der Protokolle"
-    return f"Begrüßung und Bestätigung {noun} {listed}"
+    if len(waiting) == 1:
+        return f"Begrüßung und Bestätigung des Protokolls {_minutes_name(waiting[0])}"
+    parts = [_minutes_name(m) for m in waiting]
+    title = "Begrüßung und Bestätigung der Protokolle " + ", ".join(parts[:-1])
+    title += " und " + parts[-1]
+    if len(title) <= WELCOME_MAX_LENGTH:
+        return title
+    first, last = waiting[0], waiting[-1]
+    return (
+        f"Begrüßung und Bestätigung der Protokolle von {len(waiting)} Sitzungen "
+        f"vom {first.date:%d.%m.%Y} bis {last.date:%d.%m.%Y}"
+    )
+
+
+@dataclass
+class ProposedItem:
+    """One agenda item of a new meeting as proposed, with its result bullets."""
+
+    title: str
+    results: list = field(default_factory=list)
+
+
+def proposed_agenda(body, date):
+    """The agenda a new meeting of ``body`` on ``date`` starts with: what the page shows
+    and exactly what ``create_meeting`` writes."""
+    agenda = [ProposedItem(welcome_title(waiting_for_confirmation(body, date)))]
+    open_tasks = tasks.open_tasks(body, before=date)
+    if open_tasks:
+        agenda.append(ProposedItem(OPEN_TASKS, [tasks.summary(task) for task in open_tasks]))
+    agenda.append(ProposedItem(STANDING_LAST_ITEM))
+    return agenda
+
+
+def agenda_fingerprint(agenda):
+    """A short digest of a proposed agenda: tells whether the page showed this one."""
+    text = "\n".join(item.title + "\t" + "\t".join(item.results) for item in agenda)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def proposal(body):
@@ -101,32 +136,43 @@ def _snapshot_from_members(meeting, role):
 
 
 @transaction.atomic
-def create_meeting(form):
-    """Save a NewMeetingForm and propose the agenda from the body's records."""
+def create_meeting(form, agenda=None):
+    """Save a NewMeetingForm with the proposed agenda (``proposed_agenda`` for its date)."""
     meeting = form.save(commit=False)
     body = meeting.body
     for role in ("chair", "minute_taker"):
         _snapshot_from_members(meeting, role)
     meeting.closing_place = None
     meeting.save()
-    waiting = waiting_for_confirmation(body, before=meeting.date)
-    AgendaItem.objects.create(meeting=meeting, position=0, title=welcome_title(waiting))
-    position = 1
-    open_tasks = tasks.open_tasks(body, before=meeting.date)
-    if open_tasks:
-        item = AgendaItem.objects.create(meeting=meeting, position=position, title=OPEN_TASKS)
+    if agenda is None:
+        agenda = proposed_agenda(body, meeting.date)
+    for position, proposed in enumerate(agenda):
+        item = AgendaItem.objects.create(meeting=meeting, position=position, title=proposed.title)
         Result.objects.bulk_create(
-            Result(
-                agenda_item=item, position=index, kind=Result.Kind.NOTE, text=tasks.summary(task)
-            )
-            for index, task in enumerate(open_tasks)
+            Result(agenda_item=item, position=index, kind=Result.Kind.NOTE, text=text)
+            for index, text in enumerate(proposed.results)
         )
-        position += 1
-    AgendaItem.objects.create(meeting=meeting, position=position, title=STANDING_LAST_ITEM)
     return meeting
 
 
 # --- the editor -------------------------------------------------------------------------
+
+
+def people_of(body):
+    """The people of a body, newest record first: its members, and everyone its minutes
+    link to (participants, presenters, chairs, minute-takers). Nobody else's."""
+    meetings = Meeting.objects.filter(body=body)
+    return (
+        Person.objects.filter(
+            Q(memberships__body=body)
+            | Q(pk__in=Participant.objects.filter(meeting__body=body).values("person"))
+            | Q(pk__in=Presenter.objects.filter(agenda_item__meeting__body=body).values("person"))
+            | Q(pk__in=meetings.values("chair_person"))
+            | Q(pk__in=meetings.values("minute_taker_person"))
+        )
+        .distinct()
+        .order_by("-pk")
+    )
 
 
 @dataclass
@@ -168,9 +214,19 @@ class Editor:
             .select_related("person")
             .order_by("person__name")
         )
-        # One query for every name lookup of the save; the oldest record of a name wins.
-        self.persons = {person.name: person for person in Person.objects.order_by("-pk")}
+        # One query for every name lookup of the save and for the suggestions: the
+        # body's people only. The oldest record of a name wins.
+        self.persons = {person.name: person for person in people_of(meeting.body)}
         self.person_names = sorted(self.persons)
+        # For the editor's script: a known name fills organisation and function.
+        self.people = [
+            {
+                "name": name,
+                "organisation": self.persons[name].organisation or "",
+                "function": self.persons[name].function or "",
+            }
+            for name in self.person_names
+        ]
         # A copy: validating a ModelForm writes every posted field onto its instance,
         # and the save must apply only what this writer changed.
         self.meeting_form = forms.MeetingForm(*args, instance=copy.copy(meeting), prefix="meeting")

@@ -6,6 +6,9 @@ locked, checks the current status and the actor's role, records who did it
 and raises WorkflowError with a message a user can read.
 """
 
+import logging
+from dataclasses import dataclass, field
+
 from auditlog.context import set_actor
 from django.conf import settings
 from django.core.mail import send_mass_mail
@@ -18,6 +21,8 @@ from django.utils.translation import gettext as _
 from . import exchange, pdf, search
 from .access import can_write, membership_of
 from .models import AgendaItem, Approval, Meeting, MinutesVersion, Response, Result
+
+logger = logging.getLogger(__name__)
 
 
 class WorkflowError(Exception):
@@ -51,8 +56,54 @@ def current_version(meeting):
 # --- circulate, reopen -----------------------------------------------------------------
 
 
+@dataclass
+class Notice:
+    """Who is told by e-mail that minutes are circulated, and what became of the mail.
+
+    ``recipients``: (person, address) of the current members with an address;
+    ``without_address``: the current members who have none and are not told.
+    ``sent`` turns true once the mails went out after the commit; ``error`` holds
+    the reason when sending failed (the circulation stands all the same).
+    """
+
+    recipients: list = field(default_factory=list)
+    without_address: list = field(default_factory=list)
+    sent: bool = False
+    error: str = ""
+
+
+def notice_for(meeting):
+    """The current members of the meeting's body, split by whether they have an address.
+
+    Current means on the day of circulating: only current members can respond.
+    A person with two seats in the body is listed once.
+    """
+    today = timezone.localdate()
+    notice = Notice()
+    seen = set()
+    memberships = meeting.body.memberships.select_related("person__user").order_by(
+        "person__name", "person_id"
+    )
+    for membership in memberships:
+        person = membership.person
+        if person.pk in seen or not membership.is_active_on(today):
+            continue
+        seen.add(person.pk)
+        address = person.email or (person.user.email if person.user else "")
+        if address:
+            notice.recipients.append((person, address))
+        else:
+            notice.without_address.append(person)
+    return notice
+
+
 def circulate(meeting_pk, user):
-    """draft → circulated: freeze a numbered version and tell the members."""
+    """draft → circulated: freeze a numbered version and tell the members.
+
+    Returns the version; ``version.notice`` says who is told by e-mail (a
+    ``Notice``, filled in once the mails went out after the commit), or is None
+    when circulating the corrected version confirmed the minutes at once.
+    """
     with transaction.atomic(), set_actor(user):
         meeting = _locked(meeting_pk)
         _require_writer(user, meeting)
@@ -79,8 +130,12 @@ def circulate(meeting_pk, user):
         )
         if pending:
             _confirm(meeting)
+            version.notice = None
         else:
-            transaction.on_commit(lambda: _notify_members(meeting.pk, number))
+            notice = notice_for(meeting)
+            version.notice = notice
+            # After the commit: a mail server that is down must not undo the circulation.
+            transaction.on_commit(lambda: _notify_members(meeting.pk, number, notice))
     return version
 
 
@@ -96,7 +151,10 @@ def reopen(meeting_pk, user):
     return meeting
 
 
-def _notify_members(meeting_pk, number):
+def _notify_members(meeting_pk, number, notice):
+    """Mail the members in ``notice``; record in it whether that worked, never raise."""
+    if not notice.recipients:
+        return
     meeting = Meeting.objects.select_related("body").get(pk=meeting_pk)
     link = settings.SITE_URL.rstrip("/") + reverse("protokolle:meeting_detail", args=[meeting.pk])
     subject = _("Minutes for your review: %(meeting)s (version %(number)s)") % {
@@ -107,15 +165,16 @@ def _notify_members(meeting_pk, number):
         "The draft minutes of the %(meeting)s are circulated (version %(number)s).\n\n"
         "Please read them and agree or ask for corrections:\n%(link)s\n"
     ) % {"meeting": meeting, "number": number, "link": link}
-    recipients = set()
-    for membership in meeting.body.memberships.select_related("person__user"):
-        person = membership.person
-        address = person.email or (person.user.email if person.user else "")
-        if address and membership.is_active_on(meeting.date):
-            recipients.add(address)
     sender = settings.DEFAULT_FROM_EMAIL
-    messages = [(subject, body, sender, [address]) for address in sorted(recipients)]
-    send_mass_mail(messages, fail_silently=False)
+    addresses = sorted({address for _person, address in notice.recipients})
+    messages = [(subject, body, sender, [address]) for address in addresses]
+    try:
+        send_mass_mail(messages, fail_silently=False)
+    except Exception as error:  # any backend: SMTP refused, DNS, timeouts, ...
+        logger.exception("Circulation mail for meeting %s failed", meeting_pk)
+        notice.error = str(error) or error.__class__.__name__
+    else:
+        notice.sent = True
 
 
 # --- responses -------------------------------------------------------------------------
@@ -219,16 +278,21 @@ def close_circulations(today=None):
 # --- approval in a later meeting -------------------------------------------------------
 
 
+def awaiting_confirmation(body, before):
+    """Minutes of ``body`` that a meeting on ``before`` confirms: circulated, and older.
+
+    The one answer to "which minutes wait for this meeting": the new-meeting
+    proposal writes item 1 from it, and the editor's decision section lists it.
+    """
+    return Meeting.objects.filter(
+        body=body, status=Meeting.Status.CIRCULATED, date__lt=before
+    ).order_by("date", "number")
+
+
 def waiting_minutes(deciding):
-    """Circulated minutes of the body, older than ``deciding``, not yet decided on there."""
+    """Minutes awaiting confirmation by ``deciding`` that it has not decided on yet."""
     decided = deciding.approvals.exclude(approved_meeting=None).values("approved_meeting")
-    return list(
-        Meeting.objects.filter(
-            body=deciding.body, status=Meeting.Status.CIRCULATED, date__lt=deciding.date
-        )
-        .exclude(pk__in=decided)
-        .order_by("date", "number")
-    )
+    return list(awaiting_confirmation(deciding.body, deciding.date).exclude(pk__in=decided))
 
 
 BULLETS = {

@@ -4,12 +4,13 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from protokolle import exchange
+from protokolle import drafting, exchange, workflow
 from protokolle.models import (
     AgendaItem,
     Meeting,
     Membership,
     Participant,
+    Presenter,
     Result,
     build_agenda,
     flatten_agenda,
@@ -500,42 +501,184 @@ def test_a_row_deleted_meanwhile_is_not_brought_back(client, meeting, writer):
 # --- a new meeting ----------------------------------------------------------------------
 
 
+def new_url(body):
+    return reverse("protokolle:meeting_new", args=[body.pk])
+
+
+def agenda_titles(meeting):
+    return list(meeting.agenda_items.order_by("position").values_list("title", flat=True))
+
+
+def shown_titles(response):
+    return [item.title for item in response.context["agenda"]]
+
+
 def test_a_new_meeting_is_proposed_from_the_records(client, meeting, writer):
+    workflow.circulate(meeting.pk, writer)
     client.force_login(writer)
-    response = client.get(reverse("protokolle:meeting_new", args=[meeting.body.pk]))
+    response = client.get(new_url(meeting.body))
 
     form = response.context["form"]
     assert form.initial["number"] == 9
     assert form.initial["location"] == "Online"
     assert form.initial["minute_taker_name"] == "Alexander Boldt"
-    assert response.context["welcome_title"] == (
-        "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022"
-    )
+    assert shown_titles(response) == [
+        "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022",
+        "Sonstiges",
+    ]
+    page = response.content.decode()
+    assert "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022" in page
+    assert "Sonstiges" in page
+
+
+def new_meeting_data(**changes):
+    data = {
+        "number": "9",
+        "date": "2022-05-23",
+        "start": "10:00",
+        "end": "12:00",
+        "location": "Online",
+        "chair_name": "",
+        "minute_taker_name": "Alexander Boldt",
+    }
+    data.update(changes)
+    return data
 
 
 def test_creating_a_meeting_writes_the_welcome_item_from_the_records(client, meeting, writer):
+    workflow.circulate(meeting.pk, writer)
     client.force_login(writer)
-    response = client.post(
-        reverse("protokolle:meeting_new", args=[meeting.body.pk]),
-        {
-            "number": "9",
-            "date": "2022-05-23",
-            "start": "10:00",
-            "end": "12:00",
-            "location": "Online",
-            "chair_name": "",
-            "minute_taker_name": "Alexander Boldt",
-        },
-    )
+    response = client.post(new_url(meeting.body), new_meeting_data())
 
     new = Meeting.objects.get(body=meeting.body, number=9)
     assert response["Location"] == edit_url(new)
-    titles = list(new.agenda_items.order_by("position").values_list("title", flat=True))
-    assert titles == [
+    assert agenda_titles(new) == [
         "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022",
         "Sonstiges",
     ]
     assert new.minute_taker_person.user == writer
+
+
+def test_the_created_agenda_is_the_agenda_the_page_shows(client, meeting, writer):
+    workflow.circulate(meeting.pk, writer)
+    task = AgendaItem.objects.get(meeting=meeting, number="2")
+    Result.objects.create(agenda_item=task, kind="task", text="Steckbrief", responsible="WRL")
+    client.force_login(writer)
+    page = client.get(new_url(meeting.body))
+    data = form_data(page.content, "new-meeting-form")
+    assert data["agenda_proposal"]
+
+    response = client.post(new_url(meeting.body), data)
+
+    assert response.status_code == 302
+    new = Meeting.objects.get(body=meeting.body, number=9)
+    assert agenda_titles(new) == shown_titles(page)
+    assert agenda_titles(new)[1] == "Offene Aufgaben"
+    shown_results = page.context["agenda"][1].results
+    assert list(new.agenda_items.get(position=1).results.values_list("text", flat=True)) == (
+        shown_results
+    )
+
+
+def test_changing_the_date_shows_the_new_agenda_before_creating_it(client, meeting, writer):
+    workflow.circulate(meeting.pk, writer)
+    client.force_login(writer)
+    data = form_data(client.get(new_url(meeting.body)).content, "new-meeting-form")
+    data["date"] = "2022-03-01"  # before the 8th meeting: nothing waits for this one
+
+    response = client.post(new_url(meeting.body), data)
+
+    assert response.status_code == 200
+    assert not Meeting.objects.filter(body=meeting.body, number=9).exists()
+    assert shown_titles(response) == ["Begrüßung und Bestätigung der Tagesordnung", "Sonstiges"]
+    assert any(m.level_tag == "info" for m in response.context["messages"])
+
+    again = form_data(response.content, "new-meeting-form")
+    assert again["date"] == "2022-03-01"
+    assert client.post(new_url(meeting.body), again).status_code == 302
+    new = Meeting.objects.get(body=meeting.body, number=9)
+    assert agenda_titles(new) == shown_titles(response)
+
+
+def test_updating_the_proposal_shows_the_agenda_for_the_typed_date(client, meeting, writer):
+    workflow.circulate(meeting.pk, writer)
+    client.force_login(writer)
+
+    response = client.post(new_url(meeting.body), new_meeting_data(date="2022-03-01", refresh="1"))
+
+    assert response.status_code == 200
+    assert not Meeting.objects.filter(body=meeting.body, number=9).exists()
+    assert shown_titles(response)[0] == "Begrüßung und Bestätigung der Tagesordnung"
+
+
+def test_a_rejected_form_shows_the_agenda_for_the_posted_date(client, meeting, writer):
+    workflow.circulate(meeting.pk, writer)
+    client.force_login(writer)
+
+    response = client.post(new_url(meeting.body), new_meeting_data(number="8"))
+
+    assert response.context["form"].errors["number"]
+    assert shown_titles(response)[0] == (
+        "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022"
+    )
+    response = client.post(new_url(meeting.body), new_meeting_data(number="8", date="2022-03-01"))
+    assert shown_titles(response)[0] == "Begrüßung und Bestätigung der Tagesordnung"
+
+
+@pytest.mark.parametrize("date", ["", "kein Datum", "2022-02-30", "99999-01-01"])
+def test_a_date_that_is_no_date_shows_no_agenda_and_creates_nothing(client, meeting, writer, date):
+    client.force_login(writer)
+
+    response = client.post(new_url(meeting.body), new_meeting_data(date=date))
+
+    assert response.status_code == 200
+    assert response.context["agenda"] is None
+    assert response.context["form"].errors["date"]
+    assert not Meeting.objects.filter(body=meeting.body, number=9).exists()
+
+
+def test_item_1_names_exactly_the_minutes_the_decision_section_lists(
+    client, meeting, writer, reference_document
+):
+    def earlier(number, date):
+        document = copy.deepcopy(reference_document)
+        document["meeting"].update(number=number, date=date)
+        return exchange.import_document(document)
+
+    circulated = [meeting, earlier(6, "2021-12-07")]
+    for minutes in circulated:
+        workflow.circulate(minutes.pk, writer)
+    earlier(7, "2022-01-10")  # a draft never circulated: nothing to confirm
+    client.force_login(writer)
+
+    client.post(new_url(meeting.body), new_meeting_data())
+
+    new = Meeting.objects.get(body=meeting.body, number=9)
+    assert agenda_titles(new)[0] == (
+        "Begrüßung und Bestätigung der Protokolle der 6. Sitzung vom 07.12.2021 "
+        "und der 8. Sitzung vom 21.03.2022"
+    )
+    editor = client.get(edit_url(new))
+    assert [m.number for m in editor.context["waiting"]] == [6, 8]
+
+
+def test_the_welcome_title_always_fits_an_agenda_item(meeting):
+    limit = AgendaItem._meta.get_field("title").max_length
+    waiting = [
+        Meeting(body=meeting.body, number=n, date=datetime.date(2020, 1, 1) + datetime.timedelta(n))
+        for n in range(1, 41)
+    ]
+
+    title = drafting.welcome_title(waiting)
+
+    assert len(title) <= limit
+    assert title == (
+        "Begrüßung und Bestätigung der Protokolle von 40 Sitzungen vom 02.01.2020 bis 10.02.2020"
+    )
+    assert drafting.welcome_title(waiting[:2]) == (
+        "Begrüßung und Bestätigung der Protokolle der 1. Sitzung vom 02.01.2020 "
+        "und der 2. Sitzung vom 03.01.2020"
+    )
 
 
 def test_a_new_meeting_with_a_used_number_is_refused(client, meeting, writer):
@@ -613,3 +756,69 @@ def test_an_uploaded_attachment_is_saved_and_downloaded_by_members_only(
     assert b"".join(response.streaming_content) == b"%PDF-1.7 demo"
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+
+
+# --- people: suggestions and links -------------------------------------------------------
+
+
+def test_the_editor_suggests_and_links_only_the_bodys_people(client, meeting, writer):
+    stranger = PersonFactory(name="Fremde Person", organisation="Anderswo", function="Leitung")
+    MembershipFactory(person=stranger)  # a member of another body only
+    guest = PersonFactory(name="Gast aus dem Protokoll", organisation="LEAG", function="Referent")
+    Presenter.objects.create(
+        agenda_item=meeting.agenda_items.first(), name=guest.name, person=guest
+    )
+    client.force_login(writer)
+
+    response = client.get(edit_url(meeting))
+
+    editor = response.context["editor"]
+    assert "Fremde Person" not in editor.person_names
+    assert "Fremde Person" not in response.content.decode()
+    assert {"name": guest.name, "organisation": "LEAG", "function": "Referent"} in editor.people
+    assert [p["name"] for p in editor.people] == sorted(p["name"] for p in editor.people)
+    assert "Alexander Boldt" in editor.person_names
+
+    data = form_data(response.content)
+    new_item = blank_row(data, "items")
+    data[f"{new_item}-title"] = "Verschiedenes"
+    key = f"new-{new_item.split('-')[1]}"
+    presenter = blank_row(data, "presenters")
+    data.update({f"{presenter}-item_key": key, f"{presenter}-name": "Fremde Person"})
+    participant = blank_row(data, "participants")
+    data.update({f"{participant}-name": "Fremde Person", f"{participant}-status": "guest"})
+    assert client.post(edit_url(meeting), data).status_code == 302
+
+    added = Presenter.objects.get(agenda_item__meeting=meeting, name="Fremde Person")
+    assert added.person is None
+    assert (added.organisation, added.function) == (None, None)
+    assert Participant.objects.get(meeting=meeting, name="Fremde Person").person is None
+
+
+def test_a_presenter_of_the_body_is_linked_and_completed(client, meeting, writer):
+    client.force_login(writer)
+    data = load(client, meeting)
+    new_item = blank_row(data, "items")
+    data[f"{new_item}-title"] = "Verschiedenes"
+    presenter = blank_row(data, "presenters")
+    data.update(
+        {
+            f"{presenter}-item_key": f"new-{new_item.split('-')[1]}",
+            f"{presenter}-name": "Alexander Boldt",
+        }
+    )
+
+    assert client.post(edit_url(meeting), data).status_code == 302
+
+    added = Presenter.objects.get(agenda_item__title="Verschiedenes", name="Alexander Boldt")
+    assert added.person.user == writer
+    assert added.organisation == "WRL"
+
+
+def test_the_editors_people_cost_one_query_however_many(meeting, django_assert_num_queries):
+    for _n in range(20):
+        MembershipFactory(body=meeting.body)
+    editor = drafting.Editor(meeting)
+    with django_assert_num_queries(1):
+        people = list(drafting.people_of(meeting.body))
+    assert len(people) == len(editor.people) >= 20

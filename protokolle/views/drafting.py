@@ -5,52 +5,152 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
 
 from .. import drafting, workflow
-from ..access import (
-    can_write,
-    readable_bodies,
-)
+from ..access import can_write, get_meeting_for_user, readable_bodies
 from ..forms import NewMeetingForm
-from .meetings import _transition
+from ..models import Meeting
+
+
+def _proposed_date(form):
+    """The date the agenda is proposed for: the posted one once it is a valid date."""
+    if form.is_bound:
+        if "date" in form.errors or "date" not in form.cleaned_data:
+            return None
+        return form.cleaned_data["date"]
+    return form.initial.get("date")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_new(request, body_pk):
-    """A new meeting of a body, proposed from its records."""
+    """A new meeting of a body, proposed from its records.
+
+    The page shows the agenda the meeting will start with. It is computed for the
+    posted date; when that differs from the agenda the page showed (another date,
+    or minutes circulated meanwhile), the page shows the new one instead of creating.
+    """
     body = get_object_or_404(readable_bodies(request.user), pk=body_pk)
     if not can_write(request.user, body):
         raise PermissionDenied
     if request.method == "POST":
         form = NewMeetingForm(request.POST, body=body)
-        if form.is_valid():
-            meeting = drafting.create_meeting(form)
-            messages.success(request, _("The meeting was created. Now write the minutes."))
-            return redirect("protokolle:meeting_edit", pk=meeting.pk)
+        valid = form.is_valid()
+        date = _proposed_date(form)
+        agenda = drafting.proposed_agenda(body, date) if date else None
+        shown = request.POST.get("agenda_proposal", "")
+        fingerprint = drafting.agenda_fingerprint(agenda) if agenda else ""
+        if valid and "refresh" not in request.POST:
+            if not shown or shown == fingerprint:
+                meeting = drafting.create_meeting(form, agenda)
+                messages.success(request, _("The meeting was created. Now write the minutes."))
+                return redirect("protokolle:meeting_edit", pk=meeting.pk)
+            messages.info(
+                request,
+                _(
+                    "The proposed agenda changed with your input. Please check it and "
+                    "create the meeting again."
+                ),
+            )
     else:
         form = NewMeetingForm(initial=drafting.proposal(body), body=body)
-    waiting = drafting.waiting_for_confirmation(body)
+        agenda = drafting.proposed_agenda(body, form.initial["date"])
+        fingerprint = drafting.agenda_fingerprint(agenda)
     return render(
         request,
         "protokolle/meeting_new.html",
         {
             "body": body,
             "form": form,
-            "waiting": waiting,
-            "welcome_title": drafting.welcome_title(waiting),
+            "agenda": agenda,
+            "agenda_proposal": fingerprint,
+            "welcome_title": agenda[0].title if agenda else None,
             "member_names": body.memberships.values_list("person__name", flat=True),
         },
     )
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def meeting_circulate(request, pk):
-    return _transition(
+    """Circulating asks first: who is told by e-mail, and who is not (GET); then does it."""
+    if request.method == "POST":
+        return _circulate(request, pk)
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk, write=True)
+    if meeting.status != Meeting.Status.DRAFT:
+        messages.info(
+            request,
+            _("These minutes are %(status)s and cannot be circulated now.")
+            % {"status": meeting.get_status_display()},
+        )
+        return redirect("protokolle:meeting_detail", pk=meeting.pk)
+    return render(
         request,
-        pk,
-        lambda meeting: workflow.circulate(meeting.pk, request.user),
-        _("The minutes are circulated; the members were told by e-mail."),
+        "protokolle/meeting_circulate.html",
+        {
+            "meeting": meeting,
+            "notice": workflow.notice_for(meeting),
+            "has_items": meeting.agenda_items.exists(),
+        },
     )
+
+
+def _circulate(request, pk):
+    # Members and admins learn from a message why not (as for every workflow step).
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    try:
+        version = workflow.circulate(meeting.pk, request.user)
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.add_message(request, *circulation_message(version))
+    return redirect("protokolle:meeting_detail", pk=meeting.pk)
+
+
+def _names(people):
+    return ", ".join(person.name for person in people)
+
+
+def circulation_message(version):
+    """What circulating did, truthfully: who was told by e-mail, who was not, or why not."""
+    notice = version.notice
+    if notice is None:
+        return messages.SUCCESS, _(
+            "The corrected minutes are circulated (version %(number)s) and thereby confirmed."
+        ) % {"number": version.number}
+    parts = [_("The minutes are circulated (version %(number)s).") % {"number": version.number}]
+    level = messages.SUCCESS
+    count = len(notice.recipients)
+    if notice.sent:
+        parts.append(
+            ngettext(
+                "%(count)s member was notified by e-mail.",
+                "%(count)s members were notified by e-mail.",
+                count,
+            )
+            % {"count": count}
+        )
+    elif notice.error:
+        level = messages.WARNING
+        parts.append(
+            ngettext(
+                "The e-mail to %(count)s member could not be sent (%(error)s); please tell "
+                "them yourself.",
+                "The e-mails to %(count)s members could not be sent (%(error)s); please tell "
+                "them yourself.",
+                count,
+            )
+            % {"count": count, "error": notice.error}
+        )
+    elif count:
+        parts.append(_("No e-mail has been sent yet."))
+    if not count:
+        parts.append(_("No member was notified by e-mail."))
+    if notice.without_address:
+        parts.append(
+            _("Without an e-mail address and not notified: %(names)s.")
+            % {"names": _names(notice.without_address)}
+        )
+    return level, " ".join(parts)
