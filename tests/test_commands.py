@@ -111,6 +111,41 @@ def test_load_demo_is_idempotent():
     assert get_user_model().objects.count() == users
 
 
+@override_settings(DEBUG=True)
+def test_load_demo_gives_the_members_e_mail_addresses():
+    run("load_demo")
+
+    addresses = dict(Person.objects.values_list("name", "email"))
+    assert addresses == {
+        "Sven Guntermann": "sven.guntermann@example.org",
+        "Alexander Boldt": "alexander.boldt@example.org",
+        "Dr. Elena Herzog": "elena.herzog@example.org",
+        "Katja Boll": "katja.boll@example.org",
+    }
+
+
+@override_settings(DEBUG=True)
+def test_load_demo_completes_addresses_once_and_keeps_changed_ones():
+    run("load_demo")
+    Person.objects.filter(name="Katja Boll").update(email="")
+    Person.objects.filter(name="Sven Guntermann").update(email="sprecher@example.org")
+
+    run("load_demo")
+    after = dict(Person.objects.values_list("name", "email"))
+    run("load_demo")
+
+    assert after["Katja Boll"] == "katja.boll@example.org"
+    assert after["Sven Guntermann"] == "sprecher@example.org"
+    assert dict(Person.objects.values_list("name", "email")) == after
+
+
+def test_demo_addresses_fold_umlauts_and_drop_titles():
+    from protokolle.management.commands.load_demo import demo_email
+
+    assert demo_email("Dr. Jörg Weiß-Müller") == "joerg.weiss-mueller@example.org"
+    assert demo_email("Zoë Çelik") == "zoe.celik@example.org"
+
+
 @override_settings(DEBUG=False)
 def test_load_demo_refuses_without_debug(unchanged_database):
     with pytest.raises(CommandError, match="--force"):

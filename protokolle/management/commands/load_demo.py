@@ -1,3 +1,4 @@
+import unicodedata
 from pathlib import Path
 
 from django.conf import settings
@@ -28,6 +29,19 @@ MEMBERS = [
         "mitglied",
     ),
 ]
+
+
+GERMAN_FOLDING = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
+)
+
+
+def demo_email(name):
+    """„Dr. Jörg Weiß“ → joerg.weiss@example.org: the demo's members get mail on the console."""
+    words = [word for word in name.split() if not word.endswith(".")]
+    folded = unicodedata.normalize("NFKD", ".".join(words).translate(GERMAN_FOLDING))
+    local = "".join(c for c in folded if c.isascii() and (c.isalnum() or c in ".-")).lower()
+    return f"{local}@example.org"
 
 
 class Command(BaseCommand):
@@ -68,8 +82,17 @@ class Command(BaseCommand):
         people = {}
         for name, organisation, function, role, voting, _user in MEMBERS:
             person, _ = Person.objects.get_or_create(
-                name=name, defaults={"organisation": organisation, "function": function}
+                name=name,
+                defaults={
+                    "organisation": organisation,
+                    "function": function,
+                    "email": demo_email(name),
+                },
             )
+            if not person.email:
+                # Loaded before the demo had addresses: complete it, keep any address set.
+                person.email = demo_email(name)
+                person.save(update_fields=["email"])
             Membership.objects.get_or_create(
                 body=body, person=person, defaults={"role": role, "voting": voting}
             )
