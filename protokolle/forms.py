@@ -6,7 +6,7 @@ conflict from a change made by someone else (see ``drafting.save_editor``).
 """
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Fieldset, Layout, Row
+from crispy_forms.layout import HTML, Column, Layout, Row
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -56,8 +56,12 @@ def _bootstrap_classes(form):
     """Bootstrap classes for fields rendered by hand (the formset rows)."""
     for field in form.fields.values():
         widget = field.widget
-        if isinstance(widget, forms.HiddenInput | forms.RadioSelect):
-            css = "form-check-input" if isinstance(widget, forms.RadioSelect) else ""
+        if isinstance(widget, forms.HiddenInput):
+            css = ""
+        elif isinstance(widget, forms.RadioSelect):
+            # Each radio is rendered by hand; the class belongs on the inputs, never
+            # on the group's container (that made most choices unclickable).
+            css = "btn-check" if getattr(form, "radio_buttons", False) else "form-check-input"
         elif isinstance(widget, forms.CheckboxInput):
             css = "form-check-input"
         elif isinstance(widget, forms.Select):
@@ -65,7 +69,7 @@ def _bootstrap_classes(form):
         else:
             css = "form-control form-control-sm"
         if css:
-            widget.attrs["class"] = css
+            widget.attrs["class"] = f"{css} {widget.attrs.get('class', '')}".strip()
 
 
 class TrackedForm(forms.ModelForm):
@@ -91,13 +95,13 @@ class TrackedForm(forms.ModelForm):
 def _when_and_where():
     """The layout rows both meeting forms share: number, title, date, times, place."""
     return [
-        Row(Column("number", css_class="col-sm-3"), Column("title", css_class="col-sm-9")),
+        Row(Column("number", css_class="col-4 col-sm-2"), Column("title", css_class="col-sm-10")),
         Row(
-            Column("date", css_class="col-sm-4"),
-            Column("start", css_class="col-sm-4"),
-            Column("end", css_class="col-sm-4"),
+            Column("date", css_class="col-6 col-md-3"),
+            Column("start", css_class="col-3 col-md-2"),
+            Column("end", css_class="col-3 col-md-2"),
+            Column("location", css_class="col-md-5"),
         ),
-        "location",
     ]
 
 
@@ -155,39 +159,62 @@ class MeetingForm(TrackedForm):
         for name in ("chair_name", "minute_taker_name"):
             self.fields[name].widget.attrs["list"] = "member-names"
             self.fields[name].widget.attrs["autocomplete"] = "off"
+        self.fields["number"].help_text = ""  # the label says enough; the row stays low
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
             *_when_and_where(),
+            Row(
+                Column("chair_name", css_class="col-md-4"),
+                Column("chair_organisation", css_class="col-6 col-md-4"),
+                Column("chair_function", css_class="col-6 col-md-4"),
+            ),
+            Row(
+                Column("minute_taker_name", css_class="col-md-4"),
+                Column("minute_taker_organisation", css_class="col-6 col-md-4"),
+                Column("minute_taker_function", css_class="col-6 col-md-4"),
+            ),
+            # Rarely changed: folded away, open by itself when it holds something to see.
+            HTML(
+                '<details class="general-more"{% if editor.meeting_form.errors %} open{% endif %}>'
+                '<summary class="small">{% load i18n %}'
+                '{% translate "Public, next meeting and closing line" %}'
+                "{% with summary=editor.meeting_form.more_summary %}"
+                "{% if summary %}: {{ summary }}{% endif %}{% endwith %}</summary>"
+            ),
             "public",
-            Fieldset(
-                _("Chair and minute-taker"),
-                Row(
-                    Column("chair_name", css_class="col-md-4"),
-                    Column("chair_organisation", css_class="col-md-4"),
-                    Column("chair_function", css_class="col-md-4"),
-                ),
-                Row(
-                    Column("minute_taker_name", css_class="col-md-4"),
-                    Column("minute_taker_organisation", css_class="col-md-4"),
-                    Column("minute_taker_function", css_class="col-md-4"),
-                ),
+            Row(
+                Column("next_meeting_date", css_class="col-6 col-sm-4"),
+                Column("next_meeting_time", css_class="col-6 col-sm-3"),
+                Column("next_meeting_location", css_class="col-sm-5"),
             ),
-            Fieldset(
-                _("Next meeting and closing line"),
-                Row(
-                    Column("next_meeting_date", css_class="col-sm-4"),
-                    Column("next_meeting_time", css_class="col-sm-3"),
-                    Column("next_meeting_location", css_class="col-sm-5"),
-                ),
-                "has_closing",
-                Row(
-                    Column("closing_place", css_class="col-sm-6"),
-                    Column("closing_date", css_class="col-sm-6"),
-                ),
+            "has_closing",
+            Row(
+                Column("closing_place", css_class="col-6"),
+                Column("closing_date", css_class="col-6"),
             ),
+            HTML("</details>"),
         )
+
+    def more_summary(self):
+        """What the folded fields hold, in one line for their summary."""
+        meeting = self.instance
+        parts = [_("public") if meeting.public else _("not public")]
+        if meeting.next_meeting_date:
+            date = meeting.next_meeting_date.strftime("%d.%m.%Y")
+            parts.append(_("next meeting %(date)s") % {"date": date})
+        if meeting.has_closing and (meeting.closing_place or meeting.closing_date):
+            closing = ", ".join(
+                part
+                for part in (
+                    meeting.closing_place,
+                    meeting.closing_date and meeting.closing_date.strftime("%d.%m.%Y"),
+                )
+                if part
+            )
+            parts.append(_("closing line „%(line)s“") % {"line": closing})
+        return " · ".join(str(part) for part in parts)
 
     def clean(self):
         cleaned = super().clean()
@@ -368,7 +395,7 @@ class AgendaItemForm(RowForm):
     class Meta:
         model = AgendaItem
         fields = ["number", "title", "public"]
-        widgets = {"title": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"title": forms.Textarea(attrs={"rows": 1, "class": "auto-grow"})}
 
     def has_changed(self):
         # A new item counts once it has a title or number: moving an empty one is nothing.
@@ -384,6 +411,16 @@ class PresenterForm(ItemKeyMixin, RowForm):
         model = Presenter
         fields = ["name", "organisation", "function"]
         widgets = {"name": forms.TextInput(attrs={"list": "person-names", "autocomplete": "off"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        placeholders = {
+            "name": _("Presenter"),
+            "organisation": _("Organisation"),
+            "function": _("Function"),
+        }
+        for name, text in placeholders.items():
+            self.fields[name].widget.attrs["placeholder"] = text
 
 
 class ResultForm(ItemKeyMixin, RowForm):
@@ -406,7 +443,7 @@ class ResultForm(ItemKeyMixin, RowForm):
             "responsible",
             "due",
         ]
-        widgets = {"text": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"text": forms.Textarea(attrs={"rows": 2, "class": "auto-grow"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -425,6 +462,7 @@ class ResultForm(ItemKeyMixin, RowForm):
 
 
 class ParticipantForm(RowForm):
+    radio_buttons = True  # the attendance is a button group of real radio inputs
     status = forms.ChoiceField(
         label=_("attendance"),
         choices=Participant.Status.choices,
@@ -445,6 +483,10 @@ class ParticipantForm(RowForm):
             "left",
         ]
         widgets = {"voting": forms.NullBooleanSelect}
+
+    def status_loaded(self):
+        """The status as loaded, posted beside the radios (they are rendered one by one)."""
+        return self["status"].as_hidden(only_initial=True)
 
     def clean(self):
         cleaned = super().clean()

@@ -43,6 +43,10 @@ def meeting_edit(request, pk):
         if saved:
             messages.success(request, _("Saved."))
             url = reverse("protokolle:meeting_edit", args=[meeting.pk])
+            if request.POST.get("approve"):
+                # The decision on earlier minutes is part of the same submit, so that
+                # no input typed elsewhere on the page is lost; it runs after the save.
+                _record_approval(request, meeting, request.POST["approve"])
             token = request.POST.get("autosave_token", "")
             if token.isalnum() and len(token) <= 20:
                 # Tells the page that this browser's copy of the input is saved.
@@ -64,9 +68,47 @@ def meeting_edit(request, pk):
                 "approved_meeting"
             ),
             "approval_outcomes": Approval.Outcome.choices,
+            "closing_title": drafting.STANDING_LAST_ITEM,
         },
         status=status,
     )
+
+
+def _record_approval(request, meeting, approved_pk):
+    """Record what this meeting decided on the earlier minutes ``approved_pk``."""
+    prefix = f"approval-{approved_pk}-"
+    data = {"approved_meeting": approved_pk}
+    for name in ("outcome", "yes", "no", "abstain", "vote_text", "note"):
+        data[name] = request.POST.get(prefix + name, "")
+    form = ApprovalForm(data)
+    if not form.is_valid():
+        messages.error(
+            request,
+            _(
+                "Your input is saved, but the decision is not recorded: please choose the "
+                "decision; vote counts are whole numbers."
+            ),
+        )
+        return
+    cleaned = form.cleaned_data
+    try:
+        workflow.record_approval(
+            meeting.pk,
+            cleaned["approved_meeting"],
+            cleaned["outcome"],
+            request.user,
+            vote={
+                "yes": cleaned["yes"],
+                "no": cleaned["no"],
+                "abstain": cleaned["abstain"],
+                "text": cleaned["vote_text"],
+            },
+            note=cleaned["note"],
+        )
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The decision is recorded and written under item 1."))
 
 
 @login_required

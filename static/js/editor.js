@@ -1,32 +1,52 @@
-/* The minute-taker's editor: add rows, move and indent agenda items (buttons,
-   keyboard, drag and drop), number them at once, and keep a copy of the input in
-   this browser so that a closed tab or a dropped connection loses nothing.
+/* The minute-taker's editor: add rows where the writer is, move and indent agenda
+   items (buttons, keyboard, drag and drop), number them at once (numbering.js),
+   keep an outline beside the form, save in the background without losing the
+   place, and keep a copy of the input in this browser so that a closed tab or a
+   dropped connection loses nothing.
    Without this script the page still saves: order and level are plain fields. */
 (function () {
   "use strict";
 
   document.documentElement.classList.add("js");
 
-  const form = document.getElementById("editor-form");
-  if (!form) return;
-  // The form's markup is replaced when input is restored: always look the list up.
+  // The form is replaced after every save: always look it up.
+  const editorForm = () => document.getElementById("editor-form");
+  if (!editorForm()) return;
   const agendaList = () => document.getElementById("agenda-list");
+  const statusLine = () => document.getElementById("autosave-status");
   const MAX_LEVEL = 3;
-  const storageKey = "werkstatt-editor-" + form.dataset.meeting;
-  const statusLine = document.getElementById("autosave-status");
-  let dirty = false;
-
+  const storageKey = "werkstatt-editor-" + editorForm().dataset.meeting;
+  const data = editorForm().dataset;
   const t = {
-    saved: form.dataset.msgLocalSaved || "Input kept in this browser at",
-    noStorage: form.dataset.msgNoStorage || "This browser cannot keep a copy of the input.",
-    found: form.dataset.msgFound || "This browser kept input that was not saved, from",
-    confirmDelete: form.dataset.msgConfirmDelete || "Delete this item with its results and sub-items?",
+    saved: data.msgLocalSaved || "Input kept in this browser at",
+    noStorage: data.msgNoStorage || "This browser cannot keep a copy of the input.",
+    found: data.msgFound || "This browser kept input that was not saved, from",
+    confirmDelete: data.msgConfirmDelete || "Delete this item with its results?",
+    saving: data.msgSaving || "Saving …",
+    saveFailed: data.msgSaveFailed || "The server could not be reached: nothing was saved.",
+    unsaved: data.msgUnsaved || "not saved",
+    invalid: data.msgInvalid || "has errors",
+    justSaved: data.msgJustSaved || "saved",
+    untitled: data.msgUntitled || "(no title yet)",
   };
+  const closingTitle = (data.closingTitle || "").trim().toLowerCase();
+  let dirty = false;
+  let saving = false;
+
+  const people = (() => {
+    const node = document.getElementById("people-data");
+    try {
+      const list = node ? JSON.parse(node.textContent) : [];
+      return new Map((Array.isArray(list) ? list : []).map((p) => [p.name, p]));
+    } catch (error) {
+      return new Map();
+    }
+  })();
 
   // --- rows ------------------------------------------------------------------------------
 
   function totalInput(prefix) {
-    return form.querySelector(`input[name="${prefix}-TOTAL_FORMS"]`);
+    return editorForm().querySelector(`input[name="${prefix}-TOTAL_FORMS"]`);
   }
 
   function cloneTemplate(id, prefix, replacements) {
@@ -37,7 +57,8 @@
     const holder = document.createElement("template");
     holder.innerHTML = html.trim();
     total.value = String(index + 1);
-    return { node: holder.content.firstElementChild, index: index };
+    const node = holder.content.querySelector(".agenda-item, .result-row, .presenter-row, .participant-row");
+    return { node: node, index: index };
   }
 
   /* Set a field and its "loaded" twin, so that a row added but left empty is not a change. */
@@ -52,6 +73,7 @@
     setBoth(node, "item_key", item.dataset.key);
     item.querySelector(".result-list").appendChild(node);
     node.querySelector("textarea").focus();
+    return node;
   }
 
   function addPresenter(item) {
@@ -59,14 +81,39 @@
     setBoth(node, "item_key", item.dataset.key);
     item.querySelector(".presenter-list").appendChild(node);
     node.querySelector('input[type="text"]').focus();
+    return node;
   }
 
-  function addItem() {
+  /* A new item goes after the current item (and its sub-items), at its level; without a
+     current item, before the closing standing item ("Sonstiges"), never after it. */
+  function addItem(current) {
     const total = parseInt(totalInput("items").value, 10);
     const { node } = cloneTemplate("tpl-item", "items", { __key__: "new-" + total });
-    agendaList().appendChild(node);
+    const all = items();
+    let anchor = null;
+    let lvl = 0;
+    if (current) {
+      const group = subtree(current);
+      anchor = group[group.length - 1].nextElementSibling;
+      lvl = level(current);
+    } else {
+      const closing = closingItem(all);
+      anchor = closing || null;
+    }
+    agendaList().insertBefore(node, anchor);
+    setLevel(node, lvl);
     renumber();
     node.querySelector("textarea").focus();
+    node.scrollIntoView({ block: "nearest" });
+    return node;
+  }
+
+  function closingItem(all) {
+    const tops = all.filter((item) => level(item) === 0 && !isDeleted(item));
+    const last = tops[tops.length - 1];
+    if (!last || !closingTitle) return null;
+    const title = field(last, "title");
+    return title && title.value.trim().toLowerCase() === closingTitle ? last : null;
   }
 
   function addParticipant() {
@@ -75,6 +122,7 @@
     setBoth(node, "status", "guest");
     document.getElementById("participant-list").appendChild(node);
     node.querySelector('input[type="text"]').focus();
+    return node;
   }
 
   // --- the outline ------------------------------------------------------------------------
@@ -93,7 +141,7 @@
 
   function isDeleted(item) {
     const box = field(item, "DELETE");
-    return box && box.checked;
+    return Boolean(box && box.checked);
   }
 
   /* The item and the sub-items below it. */
@@ -111,31 +159,87 @@
     if (input) input.value = String(value);
   }
 
-  /* Numbers as the server prints them: the parent's number and the place among siblings. */
+  /* Numbers as the server prints them (numbering.js mirrors protokolle/numbering.py). */
   function renumber() {
-    const counters = [];
-    const stack = [];
+    const live = [];
     let previous = -1;
     items().forEach((item, index) => {
-      let lvl = Math.min(level(item), previous + 1);
-      if (lvl !== level(item)) setLevel(item, lvl);
       const order = field(item, "order");
       if (order) order.value = String(index);
       if (isDeleted(item)) {
         item.querySelector(".item-number").textContent = "–";
         return;
       }
+      const lvl = Math.min(level(item), previous + 1);
+      if (lvl !== level(item)) setLevel(item, lvl);
       previous = lvl;
-      stack.length = lvl;
-      counters.length = lvl + 1;
-      counters[lvl] = (counters[lvl] || 0) + 1;
-      const explicit = field(item, "number");
-      const prefix = stack.length ? stack[stack.length - 1] : "";
-      const number = (explicit && explicit.value.trim()) || (prefix ? prefix + "." + counters[lvl] : String(counters[lvl]));
-      stack.push(number);
-      item.querySelector(".item-number").textContent = number;
+      live.push(item);
     });
+    const entries = live.map((item) => {
+      const explicit = field(item, "number");
+      return [level(item), explicit ? explicit.value : ""];
+    });
+    const numbers = window.WerkstattNumbering.outlineNumbers(entries);
+    live.forEach((item, i) => {
+      item.querySelector(".item-number").textContent = numbers[i];
+    });
+    drawOutline();
   }
+
+  function drawOutline() {
+    const outline = document.getElementById("outline");
+    if (!outline) return;
+    const current = document.activeElement && document.activeElement.closest ? document.activeElement.closest(".agenda-item") : null;
+    const fragment = document.createDocumentFragment();
+    items().forEach((item) => {
+      if (isDeleted(item)) return;
+      const li = document.createElement("li");
+      li.dataset.level = item.dataset.level;
+      li.dataset.key = item.dataset.key;
+      const link = document.createElement("a");
+      link.href = "#" + item.id;
+      const number = document.createElement("span");
+      number.className = "outline-number";
+      number.textContent = item.querySelector(".item-number").textContent;
+      const title = document.createElement("span");
+      title.className = "outline-title";
+      const text = field(item, "title");
+      title.textContent = (text && text.value.trim()) || t.untitled;
+      link.append(number, title);
+      let mark = "";
+      if (item.querySelector(".is-invalid, .invalid-feedback") || item.classList.contains("is-invalid-item")) {
+        li.classList.add("is-invalid");
+        mark = t.invalid;
+      } else if (item.classList.contains("is-dirty")) {
+        li.classList.add("is-dirty");
+        mark = t.unsaved;
+      } else if (item.classList.contains("is-saved")) {
+        li.classList.add("is-saved");
+        mark = t.justSaved;
+      }
+      if (mark) {
+        const badge = document.createElement("span");
+        badge.className = "outline-mark";
+        badge.textContent = mark;
+        link.append(badge);
+      }
+      if (item === current) li.classList.add("is-current");
+      li.append(link);
+      fragment.append(li);
+    });
+    outline.replaceChildren(fragment);
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("#outline a");
+    if (!link) return;
+    const item = document.getElementById(link.hash.slice(1));
+    if (!item) return;
+    event.preventDefault();
+    item.scrollIntoView({ block: "start" });
+    const title = field(item, "title");
+    if (title) title.focus({ preventScroll: true });
+  });
 
   function move(item, direction) {
     const group = subtree(item);
@@ -164,115 +268,477 @@
     return true;
   }
 
-  form.addEventListener("click", (event) => {
-    const button = event.target.closest("button");
-    if (!button) return;
-    const item = button.closest(".agenda-item");
-    if (button.dataset.move && item) {
-      if (move(item, button.dataset.move)) {
-        renumber();
-        changed();
-        button.focus();
-        announce(item);
-      }
-    } else if (button.dataset.add === "result" && item) {
-      addResult(item);
-      changed();
-    } else if (button.dataset.add === "presenter" && item) {
-      addPresenter(item);
-      changed();
-    }
-  });
+  function moved(item, focusTarget) {
+    renumber();
+    markDirty(item);
+    changed();
+    if (focusTarget) focusTarget.focus({ preventScroll: true });
+    item.scrollIntoView({ block: "nearest" });
+    announce(item);
+  }
+
+  function announce(item) {
+    const title = field(item, "title");
+    statusLine().textContent =
+      item.querySelector(".item-number").textContent + " " + (title ? title.value.slice(0, 60) : "");
+  }
+
+  // --- clicks ------------------------------------------------------------------------------
 
   document.addEventListener("click", (event) => {
-    const button = event.target.closest("button[data-add]");
-    if (!button) return;
-    if (button.dataset.add === "item") {
-      addItem();
+    const button = event.target.closest("button");
+    if (!button || !editorForm().contains(button)) return;
+    const item = button.closest(".agenda-item");
+    if (button.dataset.move && item) {
+      if (move(item, button.dataset.move)) moved(item, button);
+    } else if (button.dataset.add === "result" && item) {
+      markDirty(addResult(item));
+      changed();
+    } else if (button.dataset.add === "presenter" && item) {
+      markDirty(addPresenter(item));
+      changed();
+    } else if (button.dataset.add === "item") {
+      markDirty(addItem(null));
       changed();
     } else if (button.dataset.add === "participant") {
       addParticipant();
       changed();
+    } else if (button.hasAttribute("data-all-present")) {
+      allPresent();
+    } else if (button.dataset.now) {
+      const input = document.getElementById(button.dataset.now);
+      if (input) {
+        const now = new Date();
+        input.value = String(now.getHours()).padStart(2, "0") + ":" + String(now.getMinutes()).padStart(2, "0");
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      }
     }
   });
 
-  /* Keyboard: Alt+Arrow keys move, indent and outdent the item that has the focus. */
-  form.addEventListener("keydown", (event) => {
-    if (!event.altKey) return;
-    const keys = { ArrowUp: "up", ArrowDown: "down", ArrowLeft: "outdent", ArrowRight: "indent" };
-    const direction = keys[event.key];
-    const item = event.target.closest(".agenda-item");
-    if (!direction || !item) return;
-    event.preventDefault();
-    if (move(item, direction)) {
-      renumber();
-      changed();
-      event.target.focus();
-      announce(item);
-    }
-  });
-
-  function announce(item) {
-    const title = field(item, "title");
-    statusLine.textContent =
-      item.querySelector(".item-number").textContent + " " + (title ? title.value.slice(0, 60) : "");
+  /* "All present": every listed person without a choice yet is marked present. */
+  function allPresent() {
+    document.querySelectorAll("#participant-list .participant-row").forEach((row) => {
+      const radios = row.querySelectorAll('input[type="radio"]');
+      if (!Array.from(radios).some((radio) => radio.checked)) {
+        const present = row.querySelector('input[type="radio"][value="present"]');
+        if (present && row.querySelector('input[type="text"]').value.trim()) present.checked = true;
+      }
+    });
+    changed();
   }
 
-  form.addEventListener("change", (event) => {
-    if (event.target.name && event.target.name.endsWith("-DELETE")) {
-      const item = event.target.closest(".agenda-item");
-      if (item && event.target.name === item.dataset.prefix + "-DELETE") {
-        if (event.target.checked && !window.confirm(t.confirmDelete)) {
-          event.target.checked = false;
-        }
-        item.classList.toggle("opacity-50", event.target.checked);
+  // --- keyboard ----------------------------------------------------------------------------
+
+  const ONE_LINE = new Set(["text", "number", "date", "time", "email", "url", "search", "tel"]);
+
+  function currentItem() {
+    const active = document.activeElement;
+    return active && active.closest ? active.closest("#agenda-list > .agenda-item") : null;
+  }
+
+  function toggleDetails() {
+    const active = document.activeElement;
+    if (!active || !active.closest) return;
+    const scope = active.closest(".result-row, .participant-row, .agenda-item");
+    if (!scope) return;
+    const details = scope.querySelector(".result-more, .participant-more details, .item-more");
+    if (!details) return;
+    details.open = !details.open;
+    if (details.open) {
+      const first = details.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    } else {
+      details.querySelector("summary").focus();
+    }
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const dialog = document.getElementById("shortcuts-dialog");
+    if (dialog && dialog.open) return;
+    const target = event.target;
+    const inForm = editorForm().contains(target);
+    // Ctrl+S / Cmd+S saves, wherever the focus is.
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && event.code === "KeyS") {
+      event.preventDefault();
+      save();
+      return;
+    }
+    // Enter in a one-line field does not send the whole page.
+    if (event.key === "Enter" && inForm && target.tagName === "INPUT" && ONE_LINE.has(target.type)) {
+      event.preventDefault();
+      return;
+    }
+    const typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
+    if (event.key === "?" && !typing && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      openShortcuts();
+      return;
+    }
+    if (!event.altKey || event.ctrlKey || event.metaKey) return;
+    // event.code: Option+N on a Mac types "˜", but its code is still KeyN.
+    const item = currentItem();
+    const keys = { ArrowUp: "up", ArrowDown: "down", ArrowLeft: "outdent", ArrowRight: "indent" };
+    if (keys[event.key] && item) {
+      event.preventDefault();
+      if (move(item, keys[event.key])) moved(item, target);
+    } else if (event.code === "KeyN") {
+      event.preventDefault();
+      markDirty(addItem(item));
+      changed();
+    } else if (event.code === "KeyR" && item) {
+      event.preventDefault();
+      markDirty(addResult(item));
+      changed();
+    } else if (event.code === "KeyP" && item) {
+      event.preventDefault();
+      markDirty(addPresenter(item));
+      changed();
+    } else if (event.code === "KeyM") {
+      event.preventDefault();
+      toggleDetails();
+    } else if (event.code === "KeyK") {
+      event.preventDefault();
+      openShortcuts();
+    }
+  });
+
+  let shortcutsOpener = null;
+  function openShortcuts() {
+    const dialog = document.getElementById("shortcuts-dialog");
+    if (!dialog || dialog.open) return;
+    shortcutsOpener = document.activeElement;
+    dialog.showModal();
+    document.getElementById("shortcuts-close").focus();
+  }
+  document.getElementById("shortcuts-close").addEventListener("click", () => {
+    document.getElementById("shortcuts-dialog").close();
+  });
+  document.getElementById("shortcuts-dialog").addEventListener("close", () => {
+    if (shortcutsOpener && shortcutsOpener.focus) shortcutsOpener.focus();
+  });
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("#shortcuts-button")) openShortcuts();
+  });
+
+  // --- input -------------------------------------------------------------------------------
+
+  function markDirty(node) {
+    const item = node && node.closest ? node.closest(".agenda-item") : null;
+    if (item) {
+      item.classList.add("is-dirty");
+      item.classList.remove("is-saved");
+    }
+  }
+
+  document.addEventListener("input", (event) => {
+    if (!editorForm().contains(event.target)) return;
+    markDirty(event.target);
+    if (event.target.name && (event.target.name.endsWith("-title") || event.target.name.endsWith("-number"))) {
+      renumber();
+    }
+    changed();
+  });
+
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (!editorForm().contains(target)) return;
+    if (target.name && target.name.endsWith("-DELETE")) {
+      const item = target.closest(".agenda-item");
+      if (item && target.name === item.dataset.prefix + "-DELETE") {
+        if (target.checked && !window.confirm(t.confirmDelete)) target.checked = false;
+        item.classList.toggle("is-deleted", target.checked);
         renumber();
       }
     }
-    if (event.target.name && event.target.name.endsWith("-number")) renumber();
+    if (target.name && target.name.endsWith("-name")) fillPerson(target);
+    markDirty(target);
+    changed();
   });
 
-  // --- drag and drop ---------------------------------------------------------------------
+  /* A known person's organisation and function, filled in at once (and still editable). */
+  function fillPerson(input) {
+    const person = people.get(input.value.trim());
+    const row = input.closest(".presenter-row, .participant-row");
+    if (!person || !row) return;
+    for (const name of ["organisation", "function"]) {
+      const target = row.querySelector(`[name="${row.dataset.prefix}-${name}"]`);
+      if (target && (!target.value.trim() || target.dataset.filled === "true")) {
+        target.value = person[name] || "";
+        target.dataset.filled = "true";
+      }
+    }
+  }
+
+  document.addEventListener("focusin", (event) => {
+    if (event.target.closest && event.target.closest("#agenda-list")) {
+      const item = currentItem();
+      document.querySelectorAll("#outline li").forEach((li) => {
+        li.classList.toggle("is-current", Boolean(item) && li.dataset.key === item.dataset.key);
+      });
+    }
+  });
+
+  // --- drag and drop -----------------------------------------------------------------------
 
   let dragged = null;
-  form.addEventListener("dragstart", (event) => {
-    const handle = event.target.closest(".drag-handle");
+  let dropPlace = null;
+
+  function clearDrop() {
+    document.querySelectorAll(".drop-before, .drop-after, .drop-target").forEach((node) => {
+      node.classList.remove("drop-before", "drop-after", "drop-target");
+    });
+  }
+
+  document.addEventListener("dragstart", (event) => {
+    const handle = event.target.closest && event.target.closest(".drag-handle");
     if (!handle) return;
     dragged = handle.closest(".agenda-item");
     dragged.classList.add("dragging");
+    document.body.classList.add("is-dragging");
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", dragged.dataset.key);
   });
-  form.addEventListener("dragover", (event) => {
-    const target = event.target.closest(".agenda-item");
-    if (!dragged || !target || subtree(dragged).includes(target)) return;
+
+  document.addEventListener("dragover", (event) => {
+    if (!dragged) return;
+    clearDrop();
+    const end = event.target.closest && event.target.closest("#drop-end");
+    if (end) {
+      event.preventDefault();
+      end.classList.add("drop-target");
+      dropPlace = { end: true };
+      return;
+    }
+    const target = event.target.closest && event.target.closest(".agenda-item");
+    if (!target || subtree(dragged).includes(target)) {
+      dropPlace = null;
+      return;
+    }
     event.preventDefault();
-    form.querySelectorAll(".drop-target").forEach((node) => node.classList.remove("drop-target"));
-    target.classList.add("drop-target");
+    const box = target.getBoundingClientRect();
+    const after = event.clientY > box.top + box.height / 2;
+    target.classList.add(after ? "drop-after" : "drop-before");
+    dropPlace = { target: target, after: after };
   });
-  form.addEventListener("drop", (event) => {
-    const target = event.target.closest(".agenda-item");
-    if (!dragged || !target || subtree(dragged).includes(target)) return;
+
+  document.addEventListener("drop", (event) => {
+    if (!dragged || !dropPlace) return;
     event.preventDefault();
     const group = subtree(dragged);
-    const shift = level(target) - level(dragged);
+    let anchor;
+    let newLevel;
+    if (dropPlace.end) {
+      anchor = null;
+      newLevel = 0;
+    } else if (dropPlace.after) {
+      const targetGroup = subtree(dropPlace.target);
+      anchor = targetGroup[targetGroup.length - 1].nextElementSibling;
+      newLevel = level(dropPlace.target);
+    } else {
+      anchor = dropPlace.target;
+      newLevel = level(dropPlace.target);
+    }
+    const shift = newLevel - level(dragged);
     group.forEach((node) => {
-      agendaList().insertBefore(node, target);
+      agendaList().insertBefore(node, anchor);
       setLevel(node, Math.max(0, Math.min(MAX_LEVEL, level(node) + shift)));
     });
-    renumber();
-    changed();
+    moved(dragged, null);
   });
-  form.addEventListener("dragend", () => {
+
+  document.addEventListener("dragend", () => {
     if (dragged) dragged.classList.remove("dragging");
-    form.querySelectorAll(".drop-target").forEach((node) => node.classList.remove("drop-target"));
+    document.body.classList.remove("is-dragging");
+    clearDrop();
     dragged = null;
+    dropPlace = null;
+  });
+
+  // --- saving in the background, keeping the place ----------------------------------------
+
+  /* Where a field is, in terms that survive a save: the n-th item (new items get ids
+     when saved), the n-th result or presenter in it, the field's name; elsewhere the
+     participant's name or the field's own name. */
+  function locate(el) {
+    if (!el || !el.name || !editorForm().contains(el)) return null;
+    const suffix = el.name.slice(el.name.lastIndexOf("-") + 1);
+    const item = el.closest("#agenda-list > .agenda-item");
+    if (item) {
+      const live = items().filter((node) => !isDeleted(node));
+      const row = el.closest(".result-row, .presenter-row");
+      const kind = row ? (row.classList.contains("result-row") ? ".result-row" : ".presenter-row") : null;
+      const rowIndex = row ? Array.from(item.querySelectorAll(kind)).indexOf(row) : -1;
+      return { item: live.indexOf(item), kind: kind, row: rowIndex, suffix: suffix };
+    }
+    const participant = el.closest(".participant-row");
+    if (participant) {
+      const name = participant.querySelector('input[name$="-name"]');
+      return { participant: name ? name.value.trim() : "", suffix: suffix, value: el.type === "radio" ? el.value : null };
+    }
+    return { name: el.name, value: el.type === "radio" ? el.value : null };
+  }
+
+  function resolve(place) {
+    if (!place) return null;
+    if (place.item !== undefined) {
+      const item = items().filter((node) => !isDeleted(node))[place.item];
+      if (!item) return null;
+      let scope = item;
+      if (place.kind) {
+        scope = item.querySelectorAll(place.kind)[place.row];
+        if (!scope) return item.querySelector("textarea");
+      }
+      return scope.querySelector(`[name$="-${place.suffix}"]:not([type=hidden])`);
+    }
+    if (place.participant !== undefined) {
+      const row = Array.from(document.querySelectorAll("#participant-list .participant-row")).find((node) => {
+        const name = node.querySelector('input[name$="-name"]');
+        return name && name.value.trim() === place.participant;
+      });
+      if (!row) return null;
+      const selector = place.value ? `[name$="-${place.suffix}"][value="${place.value}"]` : `[name$="-${place.suffix}"]:not([type=hidden])`;
+      return row.querySelector(selector);
+    }
+    const selector = place.value ? `[name="${place.name}"][value="${place.value}"]` : `[name="${place.name}"]:not([type=hidden])`;
+    return editorForm().querySelector(selector);
+  }
+
+  function fieldValues() {
+    const values = new Map();
+    editorForm().querySelectorAll("input, textarea, select").forEach((el) => {
+      if (!el.name || el.type === "hidden" || el.type === "file") return;
+      values.set(el, el.type === "checkbox" || el.type === "radio" ? el.checked : el.value);
+    });
+    return values;
+  }
+
+  function save(submitter) {
+    const form = editorForm();
+    if (saving) return;
+    if (!window.fetch || !window.DOMParser) {
+      form.submit();
+      return;
+    }
+    saving = true;
+    clearTimeout(timer);
+    store({ submitted: true });
+    const active = document.activeElement;
+    const place = locate(active);
+    const top = active && active.getBoundingClientRect ? active.getBoundingClientRect().top : null;
+    const caret = active && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
+    const dirtyIndexes = items()
+      .filter((node) => !isDeleted(node))
+      .map((node, index) => (node.classList.contains("is-dirty") ? index : -1))
+      .filter((index) => index >= 0);
+    const sent = fieldValues();
+    const body = submitter ? new FormData(form, submitter) : new FormData(form);
+    const bar = form.querySelector(".action-bar");
+    bar.setAttribute("aria-busy", "true");
+    statusLine().textContent = t.saving;
+    fetch(form.getAttribute("action") || window.location.pathname, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" },
+    })
+      .then((response) => response.text().then((html) => ({ response: response, html: html })))
+      .then(({ response, html }) => {
+        const doc = new DOMParser().parseFromString(html, "text/html");
+        const fresh = doc.getElementById("editor-form");
+        if (!fresh) {
+          // Not the editor any more (the minutes were circulated meanwhile, or the
+          // session ended): go where the server sent us; the copy in this browser stays.
+          dirty = false;
+          window.location.assign(response.url);
+          return;
+        }
+        // Edits typed while the request was on its way, to be put back after the swap.
+        const late = [];
+        fieldValues().forEach((value, el) => {
+          if (sent.has(el) && sent.get(el) !== value) late.push({ place: locate(el), value: value });
+        });
+        swap(doc, fresh);
+        late.forEach(({ place: where, value }) => {
+          const el = resolve(where);
+          if (!el) return;
+          if (el.type === "checkbox" || el.type === "radio") el.checked = value;
+          else el.value = value;
+          markDirty(el);
+        });
+        const ok = response.ok && new URL(response.url).searchParams.has("saved");
+        if (ok) {
+          const token = new URL(response.url).searchParams.get("saved");
+          forgetCopy(token);
+          const live = items().filter((node) => !isDeleted(node));
+          dirtyIndexes.forEach((index) => live[index] && live[index].classList.add("is-saved"));
+          dirty = late.length > 0;
+          window.history.replaceState(null, "", window.location.pathname + window.location.hash);
+        } else {
+          dirty = true;
+        }
+        renumber();
+        restorePlace(ok ? place : null, top, caret);
+        if (late.length) changed();
+      })
+      .catch(() => {
+        statusLine().textContent = t.saveFailed;
+      })
+      .finally(() => {
+        saving = false;
+        const currentBar = editorForm().querySelector(".action-bar");
+        if (currentBar) currentBar.removeAttribute("aria-busy");
+      });
+  }
+
+  /* Put the server's new page in place of the old one: form, alerts, messages. */
+  function swap(doc, fresh) {
+    editorForm().replaceWith(document.adoptNode(fresh));
+    const alerts = doc.getElementById("editor-alerts");
+    if (alerts) document.getElementById("editor-alerts").replaceWith(document.adoptNode(alerts));
+    const oldMessages = document.querySelector("main .messages");
+    const newMessages = doc.querySelector("main .messages");
+    if (oldMessages) oldMessages.remove();
+    if (newMessages) {
+      const target = document.querySelector(".editor") || document.getElementById("content");
+      target.parentNode.insertBefore(document.adoptNode(newMessages), target);
+    }
+    prepare();
+  }
+
+  function restorePlace(place, top, caret) {
+    // After errors or a conflict: the first marked field, so the writer sees why.
+    const invalid = editorForm().querySelector(".is-invalid, .has-error input, .has-error textarea, .has-error select");
+    const el = place ? resolve(place) : invalid || resolve(place);
+    const target = el || invalid;
+    if (!target) return;
+    const details = target.closest("details");
+    if (details) details.open = true;
+    target.focus({ preventScroll: true });
+    if (caret && el === target && typeof target.setSelectionRange === "function") {
+      try {
+        target.setSelectionRange(caret[0], caret[1]);
+      } catch (error) {
+        // Inputs of type number or date have no selection.
+      }
+    }
+    if (top !== null && el === target) {
+      window.scrollBy(0, target.getBoundingClientRect().top - top);
+    } else {
+      target.scrollIntoView({ block: "center" });
+    }
+  }
+
+  document.addEventListener("submit", (event) => {
+    if (event.target !== editorForm()) return;
+    event.preventDefault();
+    save(event.submitter && event.submitter.name ? event.submitter : null);
   });
 
   // --- nothing lost: a copy of the input in this browser ---------------------------------
 
   /* Write the current values into the markup, so that the markup is the snapshot. */
   function snapshotHtml() {
+    const form = editorForm();
     form.querySelectorAll("input, textarea, select").forEach((el) => {
       if (el.type === "file" || el.name === "csrfmiddlewaretoken") return;
       if (el.type === "checkbox" || el.type === "radio") {
@@ -301,30 +767,42 @@
       const entry = {
         html: snapshotHtml(),
         at: new Date().toISOString(),
-        version: form.dataset.version,
+        version: editorForm().dataset.version,
         token: (previous && previous.token) || tokenInput().value,
         ...extra,
       };
       localStorage.setItem(storageKey, JSON.stringify(entry));
-      statusLine.textContent = t.saved + " " + new Date().toLocaleTimeString();
+      statusLine().textContent = t.saved + " " + new Date().toLocaleTimeString();
     } catch (error) {
-      statusLine.textContent = t.noStorage;
+      statusLine().textContent = t.noStorage;
     }
   }
 
-  function tokenInput() {
+  function forgetCopy(token) {
+    try {
+      const entry = JSON.parse(localStorage.getItem(storageKey) || "null");
+      if (entry && entry.token === token) localStorage.removeItem(storageKey);
+    } catch (error) {
+      // Nothing kept, nothing to forget.
+    }
+    tokenInput(true);
+  }
+
+  function tokenInput(renew) {
+    const form = editorForm();
     let input = form.querySelector('input[name="autosave_token"]');
     if (!input) {
       input = document.createElement("input");
       input.type = "hidden";
       input.name = "autosave_token";
-      input.value = Math.random().toString(36).slice(2, 12);
       form.appendChild(input);
     }
+    if (!input.value || renew) input.value = Math.random().toString(36).slice(2, 12);
     return input;
   }
 
   function restore(entry) {
+    const form = editorForm();
     const csrf = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
     form.innerHTML = entry.html;
     form.querySelector('input[name="csrfmiddlewaretoken"]').value = csrf;
@@ -347,7 +825,7 @@
       localStorage.removeItem(storageKey);
       return;
     }
-    if (form.dataset.saved !== "true") {
+    if (editorForm().dataset.saved !== "true") {
       // The page shows posted input again (errors or a conflict): that input is current.
       return;
     }
@@ -358,7 +836,7 @@
     document.getElementById("autosave-restore").addEventListener("click", () => {
       restore(entry);
       banner.classList.add("d-none");
-      form.querySelector("textarea, input:not([type=hidden])").focus();
+      editorForm().querySelector("textarea, input:not([type=hidden])").focus();
     });
     document.getElementById("autosave-discard").addEventListener("click", () => {
       localStorage.removeItem(storageKey);
@@ -366,40 +844,43 @@
     });
   }
 
-  form.addEventListener("input", changed);
-  form.addEventListener("change", changed);
-  form.addEventListener("submit", () => {
-    clearTimeout(timer);
-    store({ submitted: true });
-    dirty = false;
-  });
   window.addEventListener("beforeunload", (event) => {
-    if (dirty) {
+    if (dirty && !saving) {
       store();
       event.preventDefault();
       event.returnValue = "";
     }
   });
 
-  // With this script, empty rows come from the "add" buttons instead.
-  agendaList().querySelectorAll(".agenda-item").forEach((item) => {
-    if (item.dataset.key.startsWith("new-") && !field(item, "title").value.trim() && !item.querySelector(".is-invalid, .invalid-feedback")) {
-      item.remove();
+  /* With this script, empty rows come from the "add" buttons instead. */
+  function prepare() {
+    const form = editorForm();
+    agendaList().querySelectorAll(".agenda-item").forEach((item) => {
+      const title = field(item, "title");
+      if (item.dataset.key.startsWith("new-") && title && !title.value.trim() && !item.querySelector(".is-invalid, .invalid-feedback")) {
+        item.remove();
+      }
+    });
+    form.querySelectorAll(".loose-row").forEach((row) => {
+      const typed = Array.from(row.querySelectorAll("textarea, input[type=text]")).some((el) => el.value.trim());
+      if (!typed && !row.querySelector(".invalid-feedback")) row.remove();
+    });
+    form.querySelectorAll(".loose-rows").forEach((box) => {
+      if (!box.querySelector(".loose-row")) box.remove();
+      else box.classList.remove("no-js-only");
+    });
+    const rows = Array.from(form.querySelectorAll("#participant-list .participant-row"));
+    const lastRow = rows[rows.length - 1];
+    if (lastRow && lastRow.classList.contains("is-guest") && !lastRow.querySelector('input[type="text"]').value.trim() && !lastRow.querySelector(".invalid-feedback")) {
+      lastRow.remove();
     }
-  });
-  form.querySelectorAll(".loose-row").forEach((row) => {
-    const typed = Array.from(row.querySelectorAll("textarea, input[type=text]")).some((el) => el.value.trim());
-    if (!typed && !row.querySelector(".invalid-feedback")) row.remove();
-  });
-  form.querySelectorAll(".loose-rows").forEach((box) => {
-    if (!box.querySelector(".loose-row")) box.remove();
-    else box.classList.remove("no-js-only");
-  });
-  const participantRows = Array.from(document.querySelectorAll("#participant-list .participant-row"));
-  const lastRow = participantRows[participantRows.length - 1];
-  if (lastRow && !lastRow.querySelector('input[type="text"]').value.trim()) lastRow.remove();
+    form.querySelectorAll(".agenda-item").forEach((item) => {
+      if (isDeleted(item)) item.classList.add("is-deleted");
+    });
+    tokenInput();
+    renumber();
+  }
 
-  tokenInput();
-  renumber();
+  prepare();
   offerRestore();
 })();
