@@ -19,6 +19,7 @@ import shutil
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from . import guards
 from .guards import WCAG_AA, PageGuard, check_page
 
 __all__ = ["WCAG_AA", "PageGuard", "check_page", "log_in"]
@@ -81,6 +82,7 @@ def page_guard(request, browser, monkeypatch):
     """Records the browser's complaints in every context this test opens; see guards.py."""
     guard = PageGuard()
     request.node.stash[GUARD] = guard
+    guards.current_guard = guard
     new_context, new_page = browser.new_context, browser.new_page
 
     def guarded_new_context(*args, **kwargs):
@@ -95,6 +97,7 @@ def page_guard(request, browser, monkeypatch):
     monkeypatch.setattr(browser, "new_context", guarded_new_context)
     monkeypatch.setattr(browser, "new_page", guarded_new_page)
     yield guard
+    guards.current_guard = None
     guard.close()
 
 

@@ -42,6 +42,12 @@ def serve(page, pages, css=""):
     page.route(f"{ORIGIN}/**", handle)
 
 
+@pytest.fixture(autouse=True)
+def hard_checks(monkeypatch):
+    """check_page must raise here, whatever E2E_SOFT says."""
+    monkeypatch.delenv("E2E_SOFT", raising=False)
+
+
 @pytest.fixture
 def own_guard(browser):
     """A context outside the test's own page guard, so its complaints don't fail the test."""
