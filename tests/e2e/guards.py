@@ -295,9 +295,10 @@ INTERACTIVE = (
 # 1px in both directions. An element's box is cut to every ancestor that clips its
 # overflow (scrolling tables, overflow:hidden), so what is scrolled or clipped out of
 # view is not compared. Pairs where one element contains the other (an input inside a
-# link or a label-wrapped control) are fine. Elements inside different position:fixed or
-# position:sticky containers are not compared: what scrolls under a sticky bar depends
-# on the scroll position, not on the layout.
+# link or a label-wrapped control) are fine. A control hidden visually (clipped or
+# 1px, as in a button group of radios) is represented by its visible <label>s. Elements
+# inside different position:fixed or position:sticky containers are not compared: what
+# scrolls under a sticky bar depends on the scroll position, not on the layout.
 OVERLAP_SCRIPT = """
 (selector) => {
   const TOLERANCE = 1;
@@ -351,14 +352,31 @@ OVERLAP_SCRIPT = """
     }
     return null;
   };
+  const tiny = (box) => box.right - box.left <= TOLERANCE || box.bottom - box.top <= TOLERANCE;
   const items = [];
+  const seen = new Set();
+  const add = (el, box) => {
+    if (seen.has(el)) return;
+    seen.add(el);
+    items.push({el, box, layer: layerOf(el)});
+  };
   for (const el of document.querySelectorAll(selector)) {
     if (el.matches(".visually-hidden-focusable:not(:focus):not(:focus-within)")) continue;
     if (el.closest("[hidden], [inert]")) continue;
-    if (hiddenByStyle(el)) continue;
-    const box = clippedRect(el);
-    if (box.right - box.left <= TOLERANCE || box.bottom - box.top <= TOLERANCE) continue;
-    items.push({el, box, layer: layerOf(el)});
+    const box = hiddenByStyle(el) ? null : clippedRect(el);
+    if (box && !tiny(box)) {
+      add(el, box);
+      continue;
+    }
+    // A control hidden visually (a radio of a button group) is clicked through its
+    // label: the label's box is the one that must not overlap.
+    if (el.labels && !el.closest("[hidden]") && getComputedStyle(el).display !== "none") {
+      for (const label of el.labels) {
+        if (label.contains(el) || hiddenByStyle(label)) continue;
+        const labelBox = clippedRect(label);
+        if (!tiny(labelBox)) add(label, labelBox);
+      }
+    }
   }
   const pairs = [];
   for (let i = 0; i < items.length; i++) {

@@ -90,6 +90,27 @@ def test_radio_buttons_on_the_next_row_are_found(page):
     assert check_overlaps(page), "the second column's radio sits on the next row's first"
 
 
+def test_overlapping_labels_of_hidden_radios_are_found(page):
+    # A button group of radios: the inputs are hidden, their labels are the targets.
+    css = (
+        ".btn-check { position: absolute; clip: rect(0, 0, 0, 0); pointer-events: none; }"
+        " label { display: inline-block; width: 100px; padding: 8px; border: 1px solid; }"
+        " .broken label + input + label { margin-left: -60px; }"
+    )
+    group = (
+        '<div class="{cls}" role="radiogroup" aria-label="Anwesenheit {cls}">'
+        '<input class="btn-check" type="radio" name="{cls}" id="{cls}-a">'
+        '<label for="{cls}-a">anwesend</label>'
+        '<input class="btn-check" type="radio" name="{cls}" id="{cls}-b">'
+        '<label for="{cls}-b">abwesend</label></div>'
+    )
+    body = group.format(cls="sound") + group.format(cls="broken")
+    serve(page, {"/": html(body)}, css)
+    page.goto(f"{ORIGIN}/")
+    (found,) = check_overlaps(page)
+    assert 'label "anwesend" overlaps label "abwesend"' in found
+
+
 def test_a_page_wider_than_the_window_is_found(page):
     serve(page, {"/": html('<div class="wide">breit</div>')}, ".wide { width: 700px; }")
     page.goto(f"{ORIGIN}/")
