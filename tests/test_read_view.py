@@ -104,6 +104,9 @@ def test_a_correction_at_an_item_is_recorded_for_that_item(client, circulated, m
         {"kind": "objection", "agenda_item": item.pk, "text": "Name falsch"},
     )
     assert response.status_code == 302
+    assert response.url == reverse("protokolle:meeting_detail", args=[circulated.pk]) + (
+        f"#top-{item.pk}"
+    )
     answer = Response.objects.get()
     assert (answer.kind, answer.agenda_item, answer.text) == ("objection", item, "Name falsch")
     html = detail(client, circulated).content.decode()

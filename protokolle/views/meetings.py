@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
@@ -205,7 +206,10 @@ def meeting_respond(request, pk):
         messages.error(request, str(error))
         return _refused(request, meeting, response_form=form)
     messages.success(request, _("Thank you: your response is recorded."))
-    return redirect("protokolle:meeting_detail", pk=meeting.pk)
+    item = form.cleaned_data["agenda_item"]
+    # Back where the member was reading: at the item they answered to.
+    anchor = f"#top-{item}" if item else ""
+    return redirect(reverse("protokolle:meeting_detail", args=[meeting.pk]) + anchor)
 
 
 @login_required
