@@ -41,10 +41,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     const minutes = document.querySelector(".minutes-doc[data-hit]");
     if (!minutes) return;
-    const hit = minutes.querySelector(".is-hit");
-    markWords(hit || minutes, minutes.dataset.hit);
-    // The browser jumps to the item while the page is still loading, when what
-    // follows it is not there yet; jump again now that the page is complete.
-    if (hit && location.hash === "#" + hit.id) hit.scrollIntoView();
+    markWords(minutes.querySelector(".is-hit") || minutes, minutes.dataset.hit);
   });
 })();
