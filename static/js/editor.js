@@ -634,6 +634,8 @@
     const body = submitter ? new FormData(form, submitter) : new FormData(form);
     const bar = form.querySelector(".action-bar");
     bar.setAttribute("aria-busy", "true");
+    // The last save's message is stale now; the answer brings the new one.
+    document.querySelectorAll("main .messages").forEach((node) => node.remove());
     statusLine().textContent = t.saving;
     fetch(form.getAttribute("action") || window.location.pathname, {
       method: "POST",

@@ -17,6 +17,7 @@ from protokolle.models import (
 from tests.factories import MembershipFactory, PersonFactory, UserFactory
 
 from .conftest import log_in
+from .guards import check_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,6 +46,13 @@ def werkstatt(reference_document):
         ),
         role=Membership.Role.CHAIR,
     )
+    MembershipFactory(
+        body=meeting.body,
+        person=PersonFactory(
+            name="Dr. Elena Herzog", organisation="WRL", function="Projektmanagerin"
+        ),
+        role=Membership.Role.MEMBER,
+    )
     return meeting
 
 
@@ -53,106 +61,241 @@ def item(page, title):
     return page.locator(".agenda-item").filter(has=page.locator(f"textarea:text-is('{title}')"))
 
 
-def add_item(page, title):
-    page.get_by_role("button", name="Tagesordnungspunkt hinzufügen").click()
-    page.locator(".agenda-item").last.get_by_label("Titel").fill(title)
+class Interactions:
+    """Drives the page and counts what a person would do, per section of the minutes.
+
+    Every click, focus change (a click into a field, a Tab), keyboard shortcut and
+    select choice counts 1; typing a field's text counts 0 and is reported apart.
+    """
+
+    def __init__(self, page):
+        self.page = page
+        self.section = "setup"
+        self.counts = {}
+        self.typed = {}
+
+    def _count(self, n=1):
+        self.counts[self.section] = self.counts.get(self.section, 0) + n
+
+    def click(self, locator):
+        locator.click()
+        self._count()
+
+    def press(self, keys):
+        self.page.keyboard.press(keys)
+        self._count()
+
+    def type(self, text):
+        """Text into the focused field: no interaction, only characters."""
+        self.page.keyboard.insert_text(text)
+        self.typed[self.section] = self.typed.get(self.section, 0) + len(text)
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+    def report(self):
+        lines = [f"  {name}: {count}" for name, count in self.counts.items()]
+        chars = sum(self.typed.values())
+        return "\n".join(
+            [
+                "interactions per section:",
+                *lines,
+                f"  total: {self.total}",
+                f"typed characters (not counted): {chars}",
+            ]
+        )
 
 
-def test_a_minute_taker_writes_new_minutes(page, live_server, werkstatt, check_accessibility):
+def focused_name(page):
+    return page.evaluate("document.activeElement && document.activeElement.name")
+
+
+def test_a_minute_taker_drafts_the_reference_minutes(
+    page, live_server, werkstatt, reference_document, check_accessibility
+):
+    """The reference minutes from "Neue Sitzung" to the saved draft, counting interactions."""
+    page.set_viewport_size({"width": 1440, "height": 900})
     log_in(page, live_server, "protokoll")
-    check_accessibility(page)
+    agenda = reference_document["meeting"]["agenda"]
+    ui = Interactions(page)
 
-    page.get_by_role("link", name="Neue Sitzung").click()
+    ui.section = "new meeting"
+    ui.click(page.get_by_role("link", name="Neue Sitzung"))
     expect(page.get_by_label("Nummer")).to_have_value("9")
-    expect(
-        page.get_by_text("Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022")
-    ).to_be_visible()
-    check_accessibility(page)
-    page.get_by_label("Datum").fill("2022-05-23")
-    page.get_by_role("button", name="Sitzung anlegen").click()
+    proposed = "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022"
+    expect(page.get_by_text(proposed).first).to_be_visible()
+    check_accessibility(page, "new-meeting")
+    ui.click(page.get_by_label("Datum"))
+    page.get_by_label("Datum").fill("2022-05-23")  # typing the date
+    ui.click(page.get_by_role("button", name="Sitzung anlegen"))
     expect(page.get_by_text("Die Sitzung wurde angelegt.")).to_be_visible()
-    check_accessibility(page)
+    check_accessibility(page, "editor-new")
 
-    # Attendance: one click per member.
-    page.get_by_role("group", name="Anwesenheit: Katja Boll").get_by_label("anwesend").check()
-    page.get_by_role("group", name="Anwesenheit: Sven Guntermann").get_by_label(
-        "entschuldigt"
-    ).check()
+    ui.section = "attendance"
+    ui.click(page.get_by_role("button", name="Alle anwesend"))
+    ui.click(
+        page.get_by_role("group", name="Anwesenheit: Sven Guntermann").get_by_text("entschuldigt")
+    )
 
-    # Three new items and a sub-item.
-    add_item(page, "Bericht der Geschäftsstelle")
-    add_item(page, "Trinkwasserverbund")
-    add_item(page, "Finanzierung")
-    add_item(page, "Kita-Projekte")
-    finanzierung = page.locator(".agenda-item").nth(4)
-    finanzierung.get_by_role("button", name="Einrücken (Unterpunkt)").click()
-    expect(finanzierung.locator(".item-number")).to_have_text("4.1")
+    ui.section = "item 1 and the decision on the 8th minutes"
+    ui.click(item(page, proposed).get_by_label("Titel"))
+    ui.press("Alt+P")
+    ui.type(agenda[0]["presenters"][0]["name"])
+    ui.press("Alt+R")
+    ui.type(agenda[0]["results"][0]["text"])
+    ui.click(page.get_by_role("button", name="Speichern und Beschluss festhalten"))
+    expect(page.get_by_text("Der Beschluss ist erfasst")).to_be_visible(timeout=30_000)
 
-    # Results with a vote and a task.
-    trinkwasser = page.locator(".agenda-item").nth(3)
-    trinkwasser.get_by_role("button", name="Ergebnis hinzufügen").click()
-    result = trinkwasser.locator(".result-row").last
-    result.get_by_label("Art").select_option("decision")
-    result.locator("textarea").fill("Die Werkstatt empfiehlt den **Trinkwasserverbund**.")
-    result.get_by_text("Abstimmung und Aufgabe").click()
-    result.get_by_label("Ja").fill("16")
-    result.get_by_label("Nein").fill("0")
-    result.get_by_label("Enthaltung").fill("1")
-    trinkwasser.get_by_role("button", name="Ergebnis hinzufügen").click()
-    task = trinkwasser.locator(".result-row").last
-    task.get_by_label("Art").select_option("task")
-    task.locator("textarea").fill("Steckbrief überarbeiten")
-    task.get_by_text("Abstimmung und Aufgabe").click()
-    task.get_by_label("verantwortlich").fill("WRL")
-    task.get_by_label("erledigen bis").fill("2022-06-30")
+    def write_item(source, fixed_number=None):
+        ui.press("Alt+N")
+        assert focused_name(page).endswith("-title")
+        ui.type(source["title"])
+        if fixed_number:
+            ui.press("Alt+M")
+            assert focused_name(page).endswith("-number")
+            ui.type(fixed_number)
+        for presenter in source["presenters"]:
+            ui.press("Alt+P")
+            ui.type(presenter["name"])
+        for result in source["results"]:
+            ui.press("Alt+R")
+            ui.type(result["text"])
+            if result["kind"] != "information":
+                ui.press("Shift+Tab")
+                assert focused_name(page).endswith("-kind")
+                page.locator(":focus").select_option(result["kind"])
+                ui._count()  # the select choice
 
-    # Reorder: "Bericht der Geschäftsstelle" moves below the Trinkwasserverbund and its
-    # sub-item; "Sonstiges" moves to the end with the keyboard.
-    bericht = page.locator(".agenda-item").nth(2)
-    bericht.get_by_role("button", name="Nach unten").click()
-    sonstiges = item(page, "Sonstiges").get_by_label("Titel")
-    for _ in range(3):
-        sonstiges.press("Alt+ArrowDown")
-    numbers = page.locator(".agenda-item .item-number").all_text_contents()
-    assert numbers == ["1", "2", "2.1", "3", "4", "5"]
-    check_accessibility(page)
+    # Each new item goes after the item that has the focus: start from item 1.
+    ui.section = "items 2 to 5"
+    ui.click(item(page, proposed).get_by_label("Titel"))
+    write_item(agenda[1])
+    write_item(agenda[2], "3.1")
+    write_item(agenda[3], "3.2")
+    write_item(agenda[4])
+    write_item(agenda[5])
 
-    page.get_by_role("button", name="Speichern").click()
-    expect(page.get_by_text("Gespeichert.")).to_be_visible()
+    ui.section = "Sonstiges"
+    ui.click(item(page, "Sonstiges").get_by_label("Titel"))
+    ui.press("Alt+R")
+    ui.type(agenda[6]["results"][0]["text"])
+
+    numbers = page.locator("#agenda-list .item-number").all_text_contents()
+    assert numbers == ["1", "2", "3.1", "3.2", "4", "5", "6"]
+    # A known presenter's organisation and function are in the form before any save.
+    herzog = item(page, agenda[4]["title"]).locator(".presenter-row").first
+    expect(herzog.get_by_label("Organisation der vortragenden Person")).to_have_value("WRL")
+
+    ui.section = "save"
+    ui.press("Control+S")
+    expect(page.locator(".messages")).to_contain_text("Gespeichert.")
+
+    print(ui.report())
+    height = page.evaluate("document.documentElement.scrollHeight")
+    first_field = page.locator("#agenda-list .agenda-item textarea").first
+    first_field.focus()
+    tabs_to_save = 0
+    while focused_name(page) != "" or page.evaluate("document.activeElement.id") != "save-button":
+        page.keyboard.press("Shift+Tab")
+        tabs_to_save += 1
+        assert tabs_to_save < 500
+    first_field.focus()
+    tabs_to_add = 0
+    while page.evaluate("document.activeElement.dataset.add") != "item":
+        page.keyboard.press("Tab")
+        tabs_to_add += 1
+        assert tabs_to_add < 1000
+    print(f"editor height at 1440x900: {height} px")
+    print(f"Shift+Tab from the first agenda field to Speichern: {tabs_to_save}")
+    print(f"Tab from the first agenda field to 'Tagesordnungspunkt hinzufügen': {tabs_to_add}")
+    check_accessibility(page, "editor-reference")
 
     meeting = Meeting.objects.get(number=9)
-    titles = [
-        (i.printed_number, i.title)
+    saved = [
+        (i.printed_number, i.title, i.number)
         for i in flatten_agenda(build_agenda(meeting.agenda_items.all()))
     ]
-    assert titles == [
-        ("1", "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022"),
-        ("2", "Trinkwasserverbund"),
-        ("2.1", "Finanzierung"),
-        ("3", "Bericht der Geschäftsstelle"),
-        ("4", "Kita-Projekte"),
-        ("5", "Sonstiges"),
-    ]
-    vote = Result.objects.get(kind="decision", agenda_item__title="Trinkwasserverbund")
-    assert (vote.vote_yes, vote.vote_no, vote.vote_abstain, vote.voted) == (16, 0, 1, True)
-    task_row = Result.objects.get(kind="task")
-    assert (task_row.responsible, task_row.due.isoformat()) == ("WRL", "2022-06-30")
+    assert [number for number, _title, _typed in saved] == numbers
+    assert [title for _n, title, _t in saved][1:6] == [entry["title"] for entry in agenda[1:6]]
+    assert [typed for _n, _t, typed in saved] == [None, None, "3.1", "3.2", None, None, None]
+    kinds = list(
+        Result.objects.filter(agenda_item__meeting=meeting, agenda_item__number="3.2")
+        .order_by("position")
+        .values_list("kind", flat=True)
+    )
+    assert kinds == [r["kind"] for r in agenda[3]["results"]]
+    presenter = AgendaItem.objects.get(meeting=meeting, title=agenda[4]["title"]).presenters.get()
+    assert (presenter.organisation, presenter.function) == ("WRL", "Projektmanagerin")
     assert set(Participant.objects.filter(meeting=meeting).values_list("name", "status")) == {
+        ("Alexander Boldt", "present"),
+        ("Dr. Elena Herzog", "present"),
         ("Katja Boll", "present"),
         ("Sven Guntermann", "excused"),
     }
-
-    # The preview beside the editor shows the saved minutes.
-    preview = page.frame_locator("#preview-frame")
-    expect(preview.get_by_text("Die Werkstatt empfiehlt den Trinkwasserverbund.")).to_be_visible()
-    expect(preview.get_by_text("Abstimmung: Ja 16 · Nein 0 · Enthaltung 1")).to_be_visible()
-    page.goto(f"{live_server.url}/meetings/{meeting.pk}/preview/")
-    check_accessibility(page)
-    page.goto(f"{live_server.url}/meetings/{meeting.pk}/")
-    check_accessibility(page)
+    # Item 1 carries the decision on the 8th minutes, written from the record.
+    first = AgendaItem.objects.get(meeting=meeting, parent=None, position=0)
+    assert first.results.filter(text__contains="8. Sitzung").exists()
+    assert ui.total <= 40, ui.report()
 
 
-def test_two_writers_edit_the_same_draft_and_both_texts_survive(browser, live_server, werkstatt):
+def test_keyboard_only_add_indent_result_move_and_save(page, live_server, werkstatt):
+    """Add an item, a sub-item and a result, move one, save: without the mouse."""
+    Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
+    # As drafted in the editor: only 3.1 and 3.2 are typed numbers.
+    werkstatt.agenda_items.exclude(number__in=["3.1", "3.2"]).update(number=None)
+    log_in(page, live_server, "protokoll")
+    page.goto(f"{live_server.url}/meetings/{werkstatt.pk}/edit/")
+    item(page, "Sonstiges").get_by_label("Titel").focus()
+    page.keyboard.press("Alt+N")  # after "Sonstiges", since it has the focus
+    page.keyboard.insert_text("Neuer Punkt")
+    page.keyboard.press("Alt+N")
+    page.keyboard.insert_text("Unterpunkt")
+    page.keyboard.press("Alt+ArrowRight")
+    page.keyboard.press("Alt+R")
+    page.keyboard.insert_text("Ein Ergebnis des Unterpunkts.")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    # Back in "Neuer Punkt": move it (with its sub-item) above "Sonstiges".
+    item(page, "Neuer Punkt").get_by_label("Titel").focus()
+    page.keyboard.press("Alt+ArrowUp")
+    numbers = page.locator("#agenda-list .item-number").all_text_contents()
+    assert numbers[-3:] == ["6", "6.1", "7"]
+    page.keyboard.press("Control+S")
+    expect(page.locator(".messages")).to_contain_text("Gespeichert.")
+    # The focus stays where it was, in the moved item's title.
+    assert page.evaluate("document.activeElement.value") == "Neuer Punkt"
+    check_page(page, "keyboard-after-save")
+    saved = [
+        (i.printed_number, i.title)
+        for i in flatten_agenda(build_agenda(werkstatt.agenda_items.all()))
+    ]
+    assert saved[-3:] == [("6", "Neuer Punkt"), ("6.1", "Unterpunkt"), ("7", "Sonstiges")]
+    result = Result.objects.get(text="Ein Ergebnis des Unterpunkts.")
+    assert result.agenda_item.title == "Unterpunkt"
+
+
+def test_the_shortcut_list_opens_with_the_keyboard(page, live_server, werkstatt):
+    Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
+    log_in(page, live_server, "protokoll")
+    page.goto(f"{live_server.url}/meetings/{werkstatt.pk}/edit/")
+    item(page, "Sonstiges").get_by_label("Titel").focus()
+    page.keyboard.press("Alt+K")
+    dialog = page.get_by_role("dialog", name="Tastenkürzel")
+    expect(dialog).to_be_visible()
+    check_page(page, "shortcuts", viewports=({"width": 1440, "height": 900},))
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    # Enter in a one-line field does not send the page.
+    page.locator(".presenter-row input[type=text]").first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".messages")).to_have_count(0)
+
+
+def test_two_writers_edit_the_same_draft_and_both_texts_survive(
+    browser, live_server, werkstatt, page_guard
+):
+    page_guard.allow(status=409, url="/edit/")
     Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
     pages = []
     for _ in range(2):
