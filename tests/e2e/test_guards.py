@@ -227,3 +227,11 @@ def test_a_clean_page_records_nothing(page, page_guard):
     page.goto(f"{ORIGIN}/")
     page_guard.flush()
     assert page_guard.problems() == []
+
+
+def test_a_favicon_cancelled_by_the_next_navigation_is_no_failure(own_guard):
+    guard, _ = own_guard
+    guard.failed_requests.append(("GET", f"{ORIGIN}/static/favicon.svg", "net::ERR_ABORTED"))
+    assert guard.problems() == []
+    guard.failed_requests.append(("GET", f"{ORIGIN}/api/save", "net::ERR_ABORTED"))
+    assert any("/api/save" in line for line in guard.problems())
