@@ -97,9 +97,9 @@ def _when_and_where():
     return [
         Row(Column("number", css_class="col-4 col-sm-2"), Column("title", css_class="col-sm-10")),
         Row(
-            Column("date", css_class="col-6 col-md-3"),
-            Column("start", css_class="col-3 col-md-2"),
-            Column("end", css_class="col-3 col-md-2"),
+            Column("date", css_class="col-12 col-sm-4 col-md-3"),
+            Column("start", css_class="col-6 col-sm-4 col-md-2"),
+            Column("end", css_class="col-6 col-sm-4 col-md-2"),
             Column("location", css_class="col-md-5"),
         ),
     ]
