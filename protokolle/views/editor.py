@@ -46,7 +46,15 @@ def meeting_edit(request, pk):
             if request.POST.get("approve"):
                 # The decision on earlier minutes is part of the same submit, so that
                 # no input typed elsewhere on the page is lost; it runs after the save.
-                _record_approval(request, meeting, request.POST["approve"])
+                _record_approval(
+                    request,
+                    meeting,
+                    ApprovalForm(request.POST, prefix=f"approval-{request.POST['approve']}"),
+                    _(
+                        "Your input is saved, but the decision is not recorded: please "
+                        "choose the decision; vote counts are whole numbers."
+                    ),
+                )
             token = request.POST.get("autosave_token", "")
             if token.isalnum() and len(token) <= 20:
                 # Tells the page that this browser's copy of the input is saved.
@@ -74,57 +82,14 @@ def meeting_edit(request, pk):
     )
 
 
-def _record_approval(request, meeting, approved_pk):
-    """Record what this meeting decided on the earlier minutes ``approved_pk``."""
-    prefix = f"approval-{approved_pk}-"
-    data = {"approved_meeting": approved_pk}
-    for name in ("outcome", "yes", "no", "abstain", "vote_text", "note"):
-        data[name] = request.POST.get(prefix + name, "")
-    form = ApprovalForm(data)
+def _record_approval(request, meeting, form, invalid_message):
+    """Record what ``meeting`` decided on earlier minutes, from a bound ApprovalForm.
+
+    Every outcome becomes a message; nothing here raises.
+    """
     if not form.is_valid():
-        messages.error(
-            request,
-            _(
-                "Your input is saved, but the decision is not recorded: please choose the "
-                "decision; vote counts are whole numbers."
-            ),
-        )
+        messages.error(request, invalid_message)
         return
-    cleaned = form.cleaned_data
-    try:
-        workflow.record_approval(
-            meeting.pk,
-            cleaned["approved_meeting"],
-            cleaned["outcome"],
-            request.user,
-            vote={
-                "yes": cleaned["yes"],
-                "no": cleaned["no"],
-                "abstain": cleaned["abstain"],
-                "text": cleaned["vote_text"],
-            },
-            note=cleaned["note"],
-        )
-    except workflow.WorkflowError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("The decision is recorded and written under item 1."))
-
-
-@login_required
-@require_POST
-def meeting_approve(request, pk):
-    """The editor's confirmation item: what this meeting decided on earlier minutes."""
-    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
-    back = (
-        reverse("protokolle:meeting_edit", args=[meeting.pk]) + "#sec-approvals"
-        if can_write(request.user, meeting.body)
-        else reverse("protokolle:meeting_detail", args=[meeting.pk])
-    )
-    form = ApprovalForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Please choose the decision; vote counts are whole numbers."))
-        return redirect(back)
     data = form.cleaned_data
     try:
         workflow.record_approval(
@@ -144,4 +109,22 @@ def meeting_approve(request, pk):
         messages.error(request, str(error))
     else:
         messages.success(request, _("The decision is recorded and written under item 1."))
+
+
+@login_required
+@require_POST
+def meeting_approve(request, pk):
+    """The editor's confirmation item: what this meeting decided on earlier minutes."""
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    back = (
+        reverse("protokolle:meeting_edit", args=[meeting.pk]) + "#sec-approvals"
+        if can_write(request.user, meeting.body)
+        else reverse("protokolle:meeting_detail", args=[meeting.pk])
+    )
+    _record_approval(
+        request,
+        meeting,
+        ApprovalForm(request.POST),
+        _("Please choose the decision; vote counts are whole numbers."),
+    )
     return redirect(back)

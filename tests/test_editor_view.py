@@ -1,0 +1,71 @@
+"""The editor's own view: the decision on earlier minutes travels with the editor's save."""
+
+import pytest
+from django.urls import reverse
+
+from protokolle import workflow
+from protokolle.models import Approval, Meeting, Membership, Result
+
+from .html_forms import form_data
+from .test_workflow import later_meeting, make_meeting, user_with
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def earlier(reference_document):
+    return make_meeting(reference_document)
+
+
+def editor_form(client, draft):
+    response = client.get(reverse("protokolle:meeting_edit", args=[draft.pk]))
+    assert response.status_code == 200
+    return form_data(response.content)
+
+
+def test_recording_the_decision_saves_the_editor_input_too(client, earlier, reference_document):
+    writer = user_with(earlier.body, Membership.Role.MINUTE_TAKER)
+    workflow.circulate(earlier.pk, writer)
+    deciding = later_meeting(earlier, reference_document)
+    client.force_login(writer)
+    data = editor_form(client, deciding)
+    data["meeting-location"] = "Cottbus, Rathaus"  # typed but not saved yet
+    data[f"approval-{earlier.pk}-outcome"] = Approval.Outcome.APPROVED
+    data[f"approval-{earlier.pk}-yes"] = "12"
+    data["approve"] = str(earlier.pk)
+
+    response = client.post(
+        reverse("protokolle:meeting_edit", args=[deciding.pk]), data, follow=True
+    )
+
+    assert response.status_code == 200
+    assert Meeting.objects.get(pk=deciding.pk).location == "Cottbus, Rathaus"
+    assert Approval.objects.filter(meeting=deciding, approved_meeting=earlier).exists()
+    # The vote is part of the decision bullet written under item 1.
+    assert Result.objects.filter(agenda_item__meeting=deciding, vote_yes=12).exists()
+    assert Meeting.objects.get(pk=earlier.pk).status == Meeting.Status.CONFIRMED
+    texts = [str(m) for m in response.context["messages"]]
+    assert "Gespeichert." in texts
+    assert "Der Beschluss ist erfasst und unter TOP 1 eingetragen." in texts
+
+
+def test_a_refused_decision_still_keeps_the_saved_input(client, earlier, reference_document):
+    writer = user_with(earlier.body, Membership.Role.MINUTE_TAKER)
+    workflow.circulate(earlier.pk, writer)
+    deciding = later_meeting(earlier, reference_document)
+    client.force_login(writer)
+    data = editor_form(client, deciding)
+    data["meeting-location"] = "Cottbus, Rathaus"
+    data[f"approval-{earlier.pk}-outcome"] = Approval.Outcome.APPROVED
+    data[f"approval-{earlier.pk}-yes"] = "-3"
+    data["approve"] = str(earlier.pk)
+
+    response = client.post(
+        reverse("protokolle:meeting_edit", args=[deciding.pk]), data, follow=True
+    )
+
+    assert Meeting.objects.get(pk=deciding.pk).location == "Cottbus, Rathaus"
+    assert not Approval.objects.filter(meeting=deciding, approved_meeting=earlier).exists()
+    assert Meeting.objects.get(pk=earlier.pk).status == Meeting.Status.CIRCULATED
+    errors = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
+    assert errors and "nicht festgehalten" in errors[0]
