@@ -85,6 +85,10 @@ class Interactions:
         self.page.keyboard.press(keys)
         self._count()
 
+    def select(self, locator, value):
+        locator.select_option(value)
+        self._count()
+
     def type(self, text):
         """Text into the focused field: no interaction, only characters."""
         self.page.keyboard.insert_text(text)
@@ -164,8 +168,7 @@ def test_a_minute_taker_drafts_the_reference_minutes(
             if result["kind"] != "information":
                 ui.press("Shift+Tab")
                 assert focused_name(page).endswith("-kind")
-                page.locator(":focus").select_option(result["kind"])
-                ui._count()  # the select choice
+                ui.select(page.locator(":focus"), result["kind"])
 
     # Each new item goes after the item that has the focus: start from item 1.
     ui.section = "items 2 to 5"
