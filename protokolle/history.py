@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from .models import Meeting, build_agenda, flatten_agenda
 
@@ -139,54 +139,57 @@ def _and(phrases):
     return _("%(first)s and %(last)s") % {"first": ", ".join(phrases[:-1]), "last": phrases[-1]}
 
 
-# The rows of the minutes, counted per action: (model, action) → phrase for a count.
+# The rows of the minutes, counted per action: (model, action) → phrase. The plural is
+# chosen when the phrase is filled in with its "count".
 ROW_PHRASES = {
-    ("agendaitem", CREATE): lambda n: ngettext(
-        "added %(count)s agenda item", "added %(count)s agenda items", n
+    ("agendaitem", CREATE): ngettext_lazy(
+        "added %(count)s agenda item", "added %(count)s agenda items", "count"
     ),
-    ("agendaitem", UPDATE): lambda n: ngettext(
-        "changed %(count)s agenda item", "changed %(count)s agenda items", n
+    ("agendaitem", UPDATE): ngettext_lazy(
+        "changed %(count)s agenda item", "changed %(count)s agenda items", "count"
     ),
-    ("agendaitem", DELETE): lambda n: ngettext(
-        "deleted %(count)s agenda item", "deleted %(count)s agenda items", n
+    ("agendaitem", DELETE): ngettext_lazy(
+        "deleted %(count)s agenda item", "deleted %(count)s agenda items", "count"
     ),
-    ("presenter", CREATE): lambda n: ngettext(
-        "added %(count)s presenter", "added %(count)s presenters", n
+    ("presenter", CREATE): ngettext_lazy(
+        "added %(count)s presenter", "added %(count)s presenters", "count"
     ),
-    ("presenter", UPDATE): lambda n: ngettext(
-        "changed %(count)s presenter", "changed %(count)s presenters", n
+    ("presenter", UPDATE): ngettext_lazy(
+        "changed %(count)s presenter", "changed %(count)s presenters", "count"
     ),
-    ("presenter", DELETE): lambda n: ngettext(
-        "deleted %(count)s presenter", "deleted %(count)s presenters", n
+    ("presenter", DELETE): ngettext_lazy(
+        "deleted %(count)s presenter", "deleted %(count)s presenters", "count"
     ),
-    ("result", CREATE): lambda n: ngettext("added %(count)s result", "added %(count)s results", n),
-    ("result", UPDATE): lambda n: ngettext(
-        "changed %(count)s result", "changed %(count)s results", n
+    ("result", CREATE): ngettext_lazy("added %(count)s result", "added %(count)s results", "count"),
+    ("result", UPDATE): ngettext_lazy(
+        "changed %(count)s result", "changed %(count)s results", "count"
     ),
-    ("result", DELETE): lambda n: ngettext(
-        "deleted %(count)s result", "deleted %(count)s results", n
+    ("result", DELETE): ngettext_lazy(
+        "deleted %(count)s result", "deleted %(count)s results", "count"
     ),
-    ("participant", CREATE): lambda n: ngettext(
-        "added %(count)s entry to the attendance", "added %(count)s entries to the attendance", n
+    ("participant", CREATE): ngettext_lazy(
+        "added %(count)s entry to the attendance",
+        "added %(count)s entries to the attendance",
+        "count",
     ),
-    ("participant", UPDATE): lambda n: ngettext(
+    ("participant", UPDATE): ngettext_lazy(
         "changed %(count)s entry of the attendance",
         "changed %(count)s entries of the attendance",
-        n,
+        "count",
     ),
-    ("participant", DELETE): lambda n: ngettext(
+    ("participant", DELETE): ngettext_lazy(
         "deleted %(count)s entry of the attendance",
         "deleted %(count)s entries of the attendance",
-        n,
+        "count",
     ),
-    ("attachment", CREATE): lambda n: ngettext(
-        "added %(count)s attachment", "added %(count)s attachments", n
+    ("attachment", CREATE): ngettext_lazy(
+        "added %(count)s attachment", "added %(count)s attachments", "count"
     ),
-    ("attachment", UPDATE): lambda n: ngettext(
-        "changed %(count)s attachment", "changed %(count)s attachments", n
+    ("attachment", UPDATE): ngettext_lazy(
+        "changed %(count)s attachment", "changed %(count)s attachments", "count"
     ),
-    ("attachment", DELETE): lambda n: ngettext(
-        "deleted %(count)s attachment", "deleted %(count)s attachments", n
+    ("attachment", DELETE): ngettext_lazy(
+        "deleted %(count)s attachment", "deleted %(count)s attachments", "count"
     ),
 }
 
@@ -236,7 +239,7 @@ class _Describer:
                 count = counts[key]
                 # The decision bullet is part of recording the decision.
                 if count and not (approvals and key == ("result", CREATE)):
-                    phrases.append(phrase(count) % {"count": count})
+                    phrases.append(phrase % {"count": count})
         if not phrases:
             phrases.append(_("changed the minutes"))
         return self.entry(first, rows, _and(phrases))
