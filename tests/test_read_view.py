@@ -260,17 +260,3 @@ def test_the_preview_is_a_page_of_the_app_with_its_navigation(client, meeting, m
     assert 'aria-label="Main navigation"' in html
     assert 'rel="icon"' in html
     assert "Ergebnisprotokoll" in html
-
-
-def test_the_framed_preview_is_the_bare_document(client, meeting, member):
-    client.force_login(member)
-    client.cookies["django_language"] = "en"
-    url = reverse("protokolle:minutes_preview", args=[meeting.pk])
-    for response in (
-        client.get(url, {"embed": "1"}),
-        client.get(url, headers={"Sec-Fetch-Dest": "iframe"}),
-    ):
-        html = response.content.decode()
-        assert "protokolle/pdf/minutes.html" in [t.name for t in response.templates]
-        assert "Main navigation" not in html
-        assert 'rel="icon"' in html

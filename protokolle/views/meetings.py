@@ -5,11 +5,10 @@ import io
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Prefetch, Subquery
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import history, pdf, versions, workflow
@@ -273,19 +272,12 @@ def minutes_pdf(request, pk):
     )
 
 
-@xframe_options_sameorigin
 @login_required
 @require_GET
 def minutes_preview(request, pk):
-    """The minutes as HTML, from the template the PDF is rendered from.
-
-    A page of the app with its navigation; where the editor frames it (``?embed=1``, or a
-    browser that says it loads a frame), the bare document as the PDF has it.
-    """
+    """The minutes as a page of the app, from the template the PDF is rendered from."""
     public_only = _public_only(request)
     meeting = get_meeting_for_user(request, pdf.minutes_queryset(), pk)
-    if request.GET.get("embed") or request.headers.get("Sec-Fetch-Dest") == "iframe":
-        return HttpResponse(pdf.render_html(meeting, public_only=public_only))
     return render(
         request,
         "protokolle/minutes_preview.html",
