@@ -15,7 +15,7 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -96,15 +96,10 @@ def for_meeting(meeting, limit=LIMIT):
     if len(rows) == RAW_LIMIT and groups:
         groups.pop(0)  # the oldest group may be cut off
     describe = _Describer(versions, numbers)
-    entries = History(reversed([describe(group) for group in groups]))
-    del entries[limit:]
-    try:
-        changelist = reverse("admin:auditlog_logentry_changelist")
-    except NoReverseMatch:
-        changelist = ""
-    if changelist:
-        query = urlencode({"resource_type": meeting_type.pk, "object_pk": meeting.pk})
-        entries.admin_url = f"{changelist}?{query}"
+    # Only the groups shown are told.
+    entries = History(describe(group) for group in groups[::-1][:limit])
+    query = urlencode({"resource_type": meeting_type.pk, "object_pk": meeting.pk})
+    entries.admin_url = f"{reverse('admin:auditlog_logentry_changelist')}?{query}"
     return entries
 
 

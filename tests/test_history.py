@@ -125,6 +125,18 @@ def test_actions_apart_in_time_or_by_others_are_separate_entries(meeting, writer
     ]
 
 
+def test_only_the_newest_entries_are_told(meeting, writer, member):
+    results = list(Result.objects.filter(agenda_item__meeting=meeting)[:2])
+    with set_actor(writer):
+        touch(results[0])
+    with set_actor(member):
+        touch(results[1])
+
+    entries = history.for_meeting(meeting, limit=2)
+
+    assert [entry.actor for entry in entries] == ["Katja Boll", "Alexander Boldt"]
+
+
 def test_times_are_local_and_machine_readable(meeting, writer):
     assert settings.TIME_ZONE == "Europe/Berlin"
     with set_actor(writer):
