@@ -196,13 +196,15 @@ class _Describer:
         self.versions = versions
         self.numbers = numbers
 
-    def version_number(self, pk=None, at=None):
-        if pk is not None:
-            found = self.versions.get(int(pk)) if str(pk).isdigit() else None
-            return found[0] if found else None
-        if at is None or not self.versions:
+    def version_number(self, pk):
+        """The number of the version with primary key ``pk`` (a logged string), or None."""
+        found = self.versions.get(int(pk)) if str(pk).isdigit() else None
+        return found[0] if found else None
+
+    def circulated_number(self, at):
+        """The number of the version a circulation at ``at`` froze: created moments apart."""
+        if not self.versions:
             return None
-        # The version frozen by a circulation: the one created closest to it.
         number, created = min(self.versions.values(), key=lambda v: abs(v[1] - at))
         return number if abs(created - at) <= GAP else None
 
@@ -241,7 +243,7 @@ class _Describer:
 
     def response(self, row):
         kind = _new_value(row, "kind")
-        number = self.version_number(pk=_new_value(row, "version"))
+        number = self.version_number(_new_value(row, "version"))
         if kind == "agree":
             if number:
                 return _("agreed to version %(number)s") % {"number": number}
@@ -256,7 +258,7 @@ class _Describer:
         phrases = []
         status = _new_value(row, "status")
         if "status" in changes and status == Meeting.Status.CIRCULATED:
-            number = self.version_number(at=row.timestamp)
+            number = self.circulated_number(row.timestamp)
             if number:
                 phrases.append(
                     _("circulated the minutes (version %(number)s)") % {"number": number}
