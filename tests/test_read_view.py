@@ -128,6 +128,22 @@ def test_a_correction_without_text_opens_again_at_its_item(client, circulated, m
     assert not Response.objects.exists()
 
 
+def test_a_correction_to_the_whole_minutes_without_text_opens_again_there(
+    client, circulated, member
+):
+    client.force_login(member)
+    response = client.post(
+        reverse("protokolle:meeting_respond", args=[circulated.pk]),
+        {"kind": "objection", "text": "  "},
+    )
+    assert response.status_code == 400
+    assert response.context["failed_item"] is None
+    html = response.content.decode()
+    assert html.count("aria-invalid") == 1
+    assert 'aria-describedby="correction-general-error" autofocus' in html
+    assert not Response.objects.exists()
+
+
 def test_agreeing_from_the_bar_records_agreement_and_says_so(client, circulated, member):
     client.force_login(member)
     client.post(reverse("protokolle:meeting_respond", args=[circulated.pk]), {"kind": "agree"})
