@@ -14,15 +14,6 @@ from ..forms import NewMeetingForm
 from ..models import Meeting
 
 
-def _proposed_date(form):
-    """The date the agenda is proposed for: the posted one once it is a valid date."""
-    if form.is_bound:
-        if "date" in form.errors or "date" not in form.cleaned_data:
-            return None
-        return form.cleaned_data["date"]
-    return form.initial.get("date")
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_new(request, body_pk):
@@ -38,7 +29,9 @@ def meeting_new(request, body_pk):
     if request.method == "POST":
         form = NewMeetingForm(request.POST, body=body)
         valid = form.is_valid()
-        date = _proposed_date(form)
+        # The agenda follows the posted date once it is valid (a date with an error
+        # is not in cleaned_data).
+        date = form.cleaned_data.get("date")
         agenda = drafting.proposed_agenda(body, date) if date else None
         shown = request.POST.get("agenda_proposal", "")
         fingerprint = drafting.agenda_fingerprint(agenda) if agenda else ""
@@ -66,7 +59,6 @@ def meeting_new(request, body_pk):
             "form": form,
             "agenda": agenda,
             "agenda_proposal": fingerprint,
-            "welcome_title": agenda[0].title if agenda else None,
             "member_names": body.memberships.values_list("person__name", flat=True),
         },
     )
