@@ -42,11 +42,6 @@ class NotEditable(Exception):
 # --- a new meeting ----------------------------------------------------------------------
 
 
-def waiting_for_confirmation(body, before):
-    """Minutes that a meeting of ``body`` on ``before`` confirms, oldest first."""
-    return list(workflow.awaiting_confirmation(body, before))
-
-
 WELCOME_MAX_LENGTH = AgendaItem._meta.get_field("title").max_length
 
 
@@ -89,7 +84,7 @@ class ProposedItem:
 def proposed_agenda(body, date):
     """The agenda a new meeting of ``body`` on ``date`` starts with: what the page shows
     and exactly what ``create_meeting`` writes."""
-    agenda = [ProposedItem(welcome_title(waiting_for_confirmation(body, date)))]
+    agenda = [ProposedItem(welcome_title(list(workflow.awaiting_confirmation(body, date))))]
     open_tasks = tasks.open_tasks(body, before=date)
     if open_tasks:
         agenda.append(ProposedItem(OPEN_TASKS, [tasks.summary(task) for task in open_tasks]))
