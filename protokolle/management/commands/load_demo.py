@@ -1,10 +1,10 @@
-import unicodedata
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.text import slugify
 
 from protokolle import exchange
 from protokolle.models import Meeting, Membership, Person, Presenter
@@ -37,10 +37,12 @@ GERMAN_FOLDING = str.maketrans(
 
 
 def demo_email(name):
-    """„Dr. Jörg Weiß“ → joerg.weiss@example.org: the demo's members get mail on the console."""
+    """„Dr. Jörg Weiß“ → joerg.weiss@example.org: the demo's members get mail on the console.
+
+    German letters are spelt out first (ö → oe); slugify drops the other accents.
+    """
     words = [word for word in name.split() if not word.endswith(".")]
-    folded = unicodedata.normalize("NFKD", ".".join(words).translate(GERMAN_FOLDING))
-    local = "".join(c for c in folded if c.isascii() and (c.isalnum() or c in ".-")).lower()
+    local = ".".join(slugify(word.translate(GERMAN_FOLDING)) for word in words)
     return f"{local}@example.org"
 
 
