@@ -137,6 +137,21 @@ def test_only_the_newest_entries_are_told(meeting, writer, member):
     assert [entry.actor for entry in entries] == ["Katja Boll", "Alexander Boldt"]
 
 
+def test_one_actors_actions_minutes_apart_are_separate_entries(meeting, writer):
+    results = list(Result.objects.filter(agenda_item__meeting=meeting)[:2])
+    with set_actor(writer):
+        touch(results[0])
+        touch(results[1])
+    first, second = new_rows()
+    at(datetime.datetime(2026, 11, 29, 15, 0, tzinfo=UTC), first)
+    at(datetime.datetime(2026, 11, 29, 15, 1, tzinfo=UTC), second)
+
+    assert [text.split(" on ")[0] for text in texts(meeting)][:2] == [
+        "Alexander Boldt changed 1 result",
+        "Alexander Boldt changed 1 result",
+    ]
+
+
 def test_times_are_local_and_machine_readable(meeting, writer):
     assert settings.TIME_ZONE == "Europe/Berlin"
     with set_actor(writer):
