@@ -199,6 +199,17 @@ def test_the_minute_taker_sees_corrections_at_their_item(client, circulated, mem
     assert "Take back for corrections" in html
 
 
+def test_corrections_to_an_earlier_version_leave_their_item(client, circulated, member, writer):
+    item = AgendaItem.objects.filter(meeting=circulated).order_by("position")[1]
+    workflow.respond(circulated.pk, member, "objection", "Datum prüfen", item.pk)
+    workflow.reopen(circulated.pk, writer)
+    workflow.circulate(circulated.pk, writer)
+    client.force_login(writer)
+    html = detail(client, circulated).content.decode()
+    assert "correction asked for" not in html
+    assert "Datum prüfen" in html  # still listed among the responses
+
+
 def test_the_draft_offers_circulating_as_a_link_to_the_confirmation_page(client, meeting, writer):
     client.force_login(writer)
     html = detail(client, meeting).content.decode()

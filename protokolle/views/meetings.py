@@ -114,13 +114,14 @@ def _detail_context(request, meeting, response_form=None, circulation_form=None)
     # Corrections asked for the current version, shown at their item (oldest first).
     corrections = {}
     for response in reversed(responses):
-        if current and response.version_id == current.pk and response.agenda_item_id:
-            if response.kind == Response.Kind.OBJECTION:
-                corrections.setdefault(response.agenda_item_id, []).append(response)
+        if response.kind == Response.Kind.OBJECTION and response.version_id == current.pk:
+            corrections.setdefault(response.agenda_item_id, []).append(response)
     for item in items:
         item.corrections = corrections.get(item.pk, [])
-    own = [r for r in responses if membership and r.person_id == membership.person_id]
-    latest_own = own[0] if own and current else None
+    # Every response answers a version, so ``current`` exists once there is one.
+    latest_own = next(
+        (r for r in responses if membership and r.person_id == membership.person_id), None
+    )
     own_current = latest_own if latest_own and latest_own.version_id == current.pk else None
     can_respond = membership is not None and meeting.status == Meeting.Status.CIRCULATED
     response_form = response_form or ResponseForm(items=items)
@@ -157,8 +158,7 @@ def _detail_context(request, meeting, response_form=None, circulation_form=None)
 
 def _refused(request, meeting, **forms):
     """The read view again, with the refused form and its input."""
-    meeting = pdf.minutes_queryset().get(pk=meeting.pk)
-    context = _detail_context(request, meeting, **forms)
+    context = _detail_context(request, pdf.meeting_for_minutes(meeting.pk), **forms)
     return render(request, "protokolle/meeting_detail.html", context, status=400)
 
 
