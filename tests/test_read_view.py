@@ -56,6 +56,10 @@ def detail(client, meeting, **params):
     return client.get(reverse("protokolle:meeting_detail", args=[meeting.pk]), params)
 
 
+def respond(client, meeting, **data):
+    return client.post(reverse("protokolle:meeting_respond", args=[meeting.pk]), data)
+
+
 def correction_forms(html):
     """The agenda item pks of the per-item correction forms on a page."""
     return [int(pk) for pk in re.findall(r'name="agenda_item" value="(\d+)"', html)]
@@ -99,9 +103,8 @@ def test_members_get_a_correction_form_at_every_item_of_circulated_minutes(
 def test_a_correction_at_an_item_is_recorded_for_that_item(client, circulated, member):
     item = AgendaItem.objects.filter(meeting=circulated).order_by("position")[1]
     client.force_login(member)
-    response = client.post(
-        reverse("protokolle:meeting_respond", args=[circulated.pk]),
-        {"kind": "objection", "agenda_item": item.pk, "text": "Name falsch"},
+    response = respond(
+        client, circulated, kind="objection", agenda_item=item.pk, text="Name falsch"
     )
     assert response.status_code == 302
     assert response.url == reverse("protokolle:meeting_detail", args=[circulated.pk]) + (
@@ -117,10 +120,7 @@ def test_a_correction_at_an_item_is_recorded_for_that_item(client, circulated, m
 def test_a_correction_without_text_opens_again_at_its_item(client, circulated, member):
     item = AgendaItem.objects.filter(meeting=circulated).order_by("position")[2]
     client.force_login(member)
-    response = client.post(
-        reverse("protokolle:meeting_respond", args=[circulated.pk]),
-        {"kind": "objection", "agenda_item": item.pk, "text": "  "},
-    )
+    response = respond(client, circulated, kind="objection", agenda_item=item.pk, text="  ")
     assert response.status_code == 400
     assert response.context["failed_item"] == item.pk
     html = response.content.decode()
@@ -132,10 +132,7 @@ def test_a_correction_to_the_whole_minutes_without_text_opens_again_there(
     client, circulated, member
 ):
     client.force_login(member)
-    response = client.post(
-        reverse("protokolle:meeting_respond", args=[circulated.pk]),
-        {"kind": "objection", "text": "  "},
-    )
+    response = respond(client, circulated, kind="objection", text="  ")
     assert response.status_code == 400
     assert response.context["failed_item"] is None
     html = response.content.decode()
@@ -146,7 +143,7 @@ def test_a_correction_to_the_whole_minutes_without_text_opens_again_there(
 
 def test_agreeing_from_the_bar_records_agreement_and_says_so(client, circulated, member):
     client.force_login(member)
-    client.post(reverse("protokolle:meeting_respond", args=[circulated.pk]), {"kind": "agree"})
+    respond(client, circulated, kind="agree")
     assert Response.objects.get().kind == "agree"
     html = detail(client, circulated).content.decode()
     assert "You agreed to version 1 on" in html
