@@ -13,6 +13,23 @@ from .guards import check_page
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def add_writer_and_member(body):
+    """The demo's minute-taker ``protokoll`` and member ``mitglied`` in ``body``."""
+    writer = UserFactory(username="protokoll")
+    MembershipFactory(
+        body=body,
+        person=PersonFactory(user=writer, name="Alexander Boldt"),
+        role=Membership.Role.MINUTE_TAKER,
+    )
+    member = UserFactory(username="mitglied")
+    MembershipFactory(
+        body=body,
+        person=PersonFactory(user=member, name="Katja Boll", email="katja.boll@example.org"),
+        role=Membership.Role.MEMBER,
+    )
+    return writer, member
+
+
 @pytest.fixture
 def setup(reference_document):
     draft = exchange.import_document(copy.deepcopy(reference_document))
@@ -23,16 +40,7 @@ def setup(reference_document):
     following["meeting"]["agenda"][0]["results"] = []
     following["meeting"]["agenda"][0]["title"] = "Begrüßung"
     nine = exchange.import_document(following)
-    writer = UserFactory(username="protokoll")
-    MembershipFactory(
-        body=draft.body,
-        person=PersonFactory(user=writer, name="Alexander Boldt"),
-        role=Membership.Role.MINUTE_TAKER,
-    )
-    member = UserFactory(username="mitglied")
-    MembershipFactory(
-        body=draft.body, person=PersonFactory(user=member, name="Katja Boll"), role="member"
-    )
+    add_writer_and_member(draft.body)
     return draft, nine
 
 

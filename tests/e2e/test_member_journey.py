@@ -10,10 +10,11 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from protokolle import exchange, workflow
-from protokolle.models import AgendaItem, Membership, Response, Result
+from protokolle.models import AgendaItem, Response, Result
 from tests.factories import MembershipFactory, PersonFactory, UserFactory
 
 from .conftest import check_page, log_in
+from .test_confirmation_journey import add_writer_and_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,18 +41,7 @@ def circulated(reference_document):
     document = copy.deepcopy(reference_document)
     document["meeting"]["approves_minutes_of"] = []
     minutes = exchange.import_document(document)
-    writer = UserFactory(username="protokoll")
-    MembershipFactory(
-        body=minutes.body,
-        person=PersonFactory(user=writer, name="Alexander Boldt"),
-        role=Membership.Role.MINUTE_TAKER,
-    )
-    member = UserFactory(username="mitglied")
-    MembershipFactory(
-        body=minutes.body,
-        person=PersonFactory(user=member, name="Katja Boll", email="katja.boll@example.org"),
-        role=Membership.Role.MEMBER,
-    )
+    writer, member = add_writer_and_member(minutes.body)
     workflow.circulate(minutes.pk, writer)
     return minutes, writer, member
 
