@@ -164,7 +164,15 @@ class MeetingForm(TrackedForm):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
-            *_when_and_where(),
+            # The editor's rows are kept low: the meeting's own title is rarely set,
+            # so it waits with the other rare fields below.
+            Row(
+                Column("number", css_class="col-4 col-sm-2"),
+                Column("date", css_class="col-8 col-sm-4 col-md-3"),
+                Column("start", css_class="col-6 col-sm-3 col-md-2"),
+                Column("end", css_class="col-6 col-sm-3 col-md-2"),
+                Column("location", css_class="col-md-3"),
+            ),
             Row(
                 Column("chair_name", css_class="col-md-4"),
                 Column("chair_organisation", css_class="col-6 col-md-4"),
@@ -178,11 +186,9 @@ class MeetingForm(TrackedForm):
             # Rarely changed: folded away, open by itself when it holds something to see.
             HTML(
                 '<details class="general-more"{% if editor.meeting_form.errors %} open{% endif %}>'
-                '<summary class="small">{% load i18n %}'
-                '{% translate "Public, next meeting and closing line" %}'
-                "{% with summary=editor.meeting_form.more_summary %}"
-                "{% if summary %}: {{ summary }}{% endif %}{% endwith %}</summary>"
+                '<summary class="small">{{ editor.meeting_form.more_summary }}</summary>'
             ),
+            "title",
             "public",
             Row(
                 Column("next_meeting_date", css_class="col-6 col-sm-4"),
@@ -198,9 +204,10 @@ class MeetingForm(TrackedForm):
         )
 
     def more_summary(self):
-        """What the folded fields hold, in one line for their summary."""
+        """The folded fields' summary: what they are and what they hold, in one line."""
         meeting = self.instance
-        parts = [_("public") if meeting.public else _("not public")]
+        parts = [f"„{meeting.title}“"] if meeting.title else []
+        parts.append(_("public") if meeting.public else _("not public"))
         if meeting.next_meeting_date:
             date = meeting.next_meeting_date.strftime("%d.%m.%Y")
             parts.append(_("next meeting %(date)s") % {"date": date})
@@ -214,7 +221,9 @@ class MeetingForm(TrackedForm):
                 if part
             )
             parts.append(_("closing line „%(line)s“") % {"line": closing})
-        return " · ".join(str(part) for part in parts)
+        return _("Title, public, next meeting and closing line: %(values)s") % {
+            "values": " · ".join(str(part) for part in parts)
+        }
 
     def clean(self):
         cleaned = super().clean()

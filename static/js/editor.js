@@ -206,22 +206,26 @@
       const text = field(item, "title");
       title.textContent = (text && text.value.trim()) || t.untitled;
       link.append(number, title);
-      let mark = "";
+      // A sign that leaves the title room, its words for screen readers and on hover.
+      let mark = null;
       if (item.querySelector(".is-invalid, .invalid-feedback") || item.classList.contains("is-invalid-item")) {
-        li.classList.add("is-invalid");
-        mark = t.invalid;
+        mark = ["is-invalid", "!", t.invalid];
       } else if (item.classList.contains("is-dirty")) {
-        li.classList.add("is-dirty");
-        mark = t.unsaved;
+        mark = ["is-dirty", "●", t.unsaved];
       } else if (item.classList.contains("is-saved")) {
-        li.classList.add("is-saved");
-        mark = t.justSaved;
+        mark = ["is-saved", "✓", t.justSaved];
       }
       if (mark) {
-        const badge = document.createElement("span");
-        badge.className = "outline-mark";
-        badge.textContent = mark;
-        link.append(badge);
+        li.classList.add(mark[0]);
+        const sign = document.createElement("span");
+        sign.className = "outline-mark";
+        sign.setAttribute("aria-hidden", "true");
+        sign.textContent = mark[1];
+        const words = document.createElement("span");
+        words.className = "visually-hidden";
+        words.textContent = " (" + mark[2] + ")";
+        link.title = mark[2];
+        link.append(sign, words);
       }
       if (item === current) li.classList.add("is-current");
       li.append(link);
@@ -634,7 +638,7 @@
     const body = submitter ? new FormData(form, submitter) : new FormData(form);
     const bar = form.querySelector(".action-bar");
     bar.setAttribute("aria-busy", "true");
-    // The last save's message is stale now; the answer brings the new one.
+    // The last save's messages are stale now; the answer brings the new ones.
     document.querySelectorAll("main .messages").forEach((node) => node.remove());
     statusLine().textContent = t.saving;
     fetch(form.getAttribute("action") || window.location.pathname, {
@@ -700,11 +704,17 @@
     const oldMessages = document.querySelector("main .messages");
     const newMessages = doc.querySelector("main .messages");
     if (oldMessages) oldMessages.remove();
-    if (newMessages) {
+    prepare();
+    if (!newMessages) return;
+    // Success goes to the action bar's live status, so the page does not move under
+    // the writer; anything else (a refused decision, a mail problem) stays an alert.
+    const successes = Array.from(newMessages.querySelectorAll(".alert-success"));
+    statusLine().textContent = successes.map((alert) => alert.textContent.trim()).join(" ");
+    successes.forEach((alert) => alert.remove());
+    if (newMessages.querySelector(".alert")) {
       const target = document.querySelector(".editor") || document.getElementById("content");
       target.parentNode.insertBefore(document.adoptNode(newMessages), target);
     }
-    prepare();
   }
 
   function restorePlace(place, top, caret) {

@@ -192,7 +192,7 @@ def test_a_minute_taker_drafts_the_reference_minutes(
 
     ui.section = "save"
     ui.press("Control+S")
-    expect(page.locator(".messages")).to_contain_text("Gespeichert.")
+    expect(page.locator("#autosave-status")).to_have_text("Gespeichert.")
 
     print(ui.report())
     height = page.evaluate("document.documentElement.scrollHeight")
@@ -264,10 +264,17 @@ def test_keyboard_only_add_indent_result_move_and_save(page, live_server, werkst
     page.keyboard.press("Alt+ArrowUp")
     numbers = page.locator("#agenda-list .item-number").all_text_contents()
     assert numbers[-3:] == ["6", "6.1", "7"]
+    # The outline follows: numbers, titles, and what is not saved yet.
+    outline = page.locator("#outline li")
+    expect(outline.nth(-3)).to_have_class(re.compile(r"\bis-dirty\b"))
+    expect(outline.nth(-3)).to_contain_text("6Neuer Punkt")
+    expect(outline.nth(-1)).not_to_have_class(re.compile(r"\bis-dirty\b"))
     page.keyboard.press("Control+S")
-    expect(page.locator(".messages")).to_contain_text("Gespeichert.")
-    # The focus stays where it was, in the moved item's title.
+    expect(page.locator("#autosave-status")).to_have_text("Gespeichert.")
+    # The focus stays where it was, in the moved item's title; the outline marks it saved.
     assert page.evaluate("document.activeElement.value") == "Neuer Punkt"
+    expect(outline.nth(-3)).to_have_class(re.compile(r"\bis-saved\b"))
+    expect(outline.nth(-3)).to_contain_text("gespeichert")
     check_page(page, "keyboard-after-save")
     saved = [
         (i.printed_number, i.title)
@@ -290,9 +297,13 @@ def test_the_shortcut_list_opens_with_the_keyboard(page, live_server, werkstatt)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     # Enter in a one-line field does not send the page.
+    posts = []
+    page.on("request", lambda request: request.method == "POST" and posts.append(request.url))
     page.locator(".presenter-row input[type=text]").first.focus()
     page.keyboard.press("Enter")
-    expect(page.locator(".messages")).to_have_count(0)
+    page.wait_for_timeout(500)
+    assert posts == []
+    expect(page.locator("#autosave-status")).not_to_have_text("Gespeichert.")
 
 
 def test_two_writers_edit_the_same_draft_and_both_texts_survive(
