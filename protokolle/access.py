@@ -1,10 +1,11 @@
 """Who may read and who may write a body's minutes: decided here, asked everywhere."""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from .models import Body, Membership
+from .models import Body, Meeting, Membership, Participant, Person, Presenter
 
 
 def readable_bodies(user):
@@ -62,3 +63,21 @@ def membership_of(user, body):
         if membership.is_active_on(today):
             return membership
     return None
+
+
+def suggested_people(body):
+    """The people the editor offers for ``body``, newest record first: its members, and
+    everyone its minutes link to (participants, presenters, chairs, minute-takers).
+    Nobody else's: a name from another body must not bring that body's details along."""
+    meetings = Meeting.objects.filter(body=body)
+    return (
+        Person.objects.filter(
+            Q(memberships__body=body)
+            | Q(pk__in=Participant.objects.filter(meeting__body=body).values("person"))
+            | Q(pk__in=Presenter.objects.filter(agenda_item__meeting__body=body).values("person"))
+            | Q(pk__in=meetings.values("chair_person"))
+            | Q(pk__in=meetings.values("minute_taker_person"))
+        )
+        .distinct()
+        .order_by("-pk")
+    )

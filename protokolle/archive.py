@@ -68,7 +68,7 @@ def write_zip(meetings, target, progress=None):
                 with stored.file.open("rb") as handle:
                     data = handle.read()
                 add(folder + stored.file.name.rsplit("/", 1)[-1], data, meeting, stored.variant)
-            document = exchange.export_document(exchange.meeting_for_export(meeting.pk))
+            document = exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk))
             stem = pdf.filename(meeting, "members").removesuffix(".pdf")
             add(folder + stem + ".json", exchange.dumps(document).encode("utf-8"), meeting, "json")
             if progress:

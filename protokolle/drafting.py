@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from django import forms as django_forms
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.forms.models import modelformset_factory
 from django.utils.translation import gettext as _
 
-from . import forms, tasks, workflow
+from . import access, forms, tasks, wording, workflow
 from .models import (
     AgendaItem,
     Attachment,
@@ -46,9 +46,7 @@ WELCOME_MAX_LENGTH = AgendaItem._meta.get_field("title").max_length
 
 
 def _minutes_name(meeting):
-    if meeting.number:
-        return f"der {meeting.number}. Sitzung vom {meeting.date:%d.%m.%Y}"
-    return f"der Sitzung vom {meeting.date:%d.%m.%Y}"
+    return "der " + wording.meeting_name(meeting.number, meeting.date)
 
 
 def welcome_title(waiting):
@@ -153,23 +151,6 @@ def create_meeting(form, agenda=None):
 # --- the editor -------------------------------------------------------------------------
 
 
-def people_of(body):
-    """The people of a body, newest record first: its members, and everyone its minutes
-    link to (participants, presenters, chairs, minute-takers). Nobody else's."""
-    meetings = Meeting.objects.filter(body=body)
-    return (
-        Person.objects.filter(
-            Q(memberships__body=body)
-            | Q(pk__in=Participant.objects.filter(meeting__body=body).values("person"))
-            | Q(pk__in=Presenter.objects.filter(agenda_item__meeting__body=body).values("person"))
-            | Q(pk__in=meetings.values("chair_person"))
-            | Q(pk__in=meetings.values("minute_taker_person"))
-        )
-        .distinct()
-        .order_by("-pk")
-    )
-
-
 @dataclass
 class Conflict:
     """A field that someone else changed meanwhile, which this writer changed too."""
@@ -211,7 +192,7 @@ class Editor:
         )
         # One query for every name lookup of the save and for the suggestions: the
         # body's people only. The oldest record of a name wins.
-        self.persons = {person.name: person for person in people_of(meeting.body)}
+        self.persons = {person.name: person for person in access.suggested_people(meeting.body)}
         self.person_names = sorted(self.persons)
         # For the editor's script: a known name fills organisation and function.
         self.people = [
@@ -611,10 +592,7 @@ class Editor:
     @staticmethod
     def _count_vote(result):
         """A result with any vote figure or text records a vote."""
-        if any(
-            getattr(result, name) not in (None, "")
-            for name in ("vote_yes", "vote_no", "vote_abstain", "vote_text")
-        ):
+        if wording.vote_taken(*(getattr(result, f"vote_{name}") for name in wording.VOTE_FIELDS)):
             result.voted = True
 
     def _link_presenter(self, presenter):

@@ -12,7 +12,6 @@ from functools import cache
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
 
@@ -27,7 +26,7 @@ from .models import (
     Result,
     build_agenda,
 )
-from .numbering import number_tree
+from .wording import number_tree
 
 FORMAT = "werkstatt-protokoll/1"
 # The largest integer every supported database stores in an integer column.
@@ -465,18 +464,18 @@ def validate(document):
     return []
 
 
-def import_document(document):
-    """Create a meeting, and its body where it is new, from a parsed document.
+def store(parsed):
+    """Write a meeting, and its body where it is new, from ``read(document)``.
 
-    Writes everything or nothing. Raises DocumentError listing every problem.
-    The body is found by its exact name; an existing body keeps its fields.
+    Writes everything or nothing. Raises DocumentError when the meeting cannot be
+    stored (its number is taken). The body is found by its exact name; an
+    existing body keeps its fields. Minutes that the document calls confirmed are
+    stored as circulated: confirming them is the workflow's step
+    (``workflow.import_minutes``), which also archives and indexes them.
     """
-    parsed = read(document)
-    body_fields = parsed["body"]
+    body_fields = dict(parsed["body"])
     meeting = parsed["meeting"]
-    # Confirmed minutes take no more rows: write them as circulated, then confirm.
-    confirmed = meeting.status == Meeting.Status.CONFIRMED
-    if confirmed:
+    if meeting.status == Meeting.Status.CONFIRMED:
         meeting.status = Meeting.Status.CIRCULATED
     try:
         with transaction.atomic():
@@ -502,11 +501,6 @@ def import_document(document):
             Participant.objects.bulk_create(parsed["participants"])
             Approval.objects.bulk_create(parsed["approvals"])
             Attachment.objects.bulk_create(parsed["attachments"])
-            if confirmed:
-                # Moving an archive in: its PDF becomes the archival record now.
-                from . import workflow
-
-                workflow.confirm_imported(meeting)
     except IntegrityError as exc:
         # Another import took the same number between our check and our write.
         raise DocumentError(
@@ -547,23 +541,6 @@ def _find_meeting(body, approval):
 
 
 # --- writing -------------------------------------------------------------------------
-
-
-def export_queryset():
-    """Meetings with everything the document holds, in a fixed number of queries."""
-    return Meeting.objects.select_related("body").prefetch_related(
-        Prefetch(
-            "agenda_items",
-            queryset=AgendaItem.objects.prefetch_related("presenters", "results"),
-        ),
-        "participants",
-        "approvals",
-        "attachments",
-    )
-
-
-def meeting_for_export(pk):
-    return export_queryset().get(pk=pk)
 
 
 def _time(value):
@@ -616,7 +593,7 @@ def _result(result):
 def export_document(meeting, *, public_only=False):
     """The meeting as a ``werkstatt-protokoll/1`` document.
 
-    Expects a meeting from ``meeting_for_export`` (otherwise it costs a query
+    Expects a meeting from ``Meeting.objects.for_export()`` (otherwise it costs a query
     per related list). ``public_only`` leaves out non-public agenda items.
     """
     body = meeting.body

@@ -14,7 +14,7 @@ from django.forms.models import BaseModelFormSet, modelformset_factory
 from django.forms.renderers import Jinja2
 from django.utils.translation import gettext_lazy as _
 
-from . import numbering, uploads
+from . import uploads, wording
 from .models import AgendaItem, Approval, Attachment, Meeting, Participant, Presenter, Result
 
 JINJA2_RENDERER = Jinja2()
@@ -462,10 +462,7 @@ class ResultForm(ItemKeyMixin, RowForm):
 
     def clean(self):
         cleaned = super().clean()
-        if any(
-            cleaned.get(name) not in (None, "")
-            for name in ("vote_yes", "vote_no", "vote_abstain", "vote_text")
-        ):
+        if wording.vote_taken(*(cleaned.get(f"vote_{name}") for name in wording.VOTE_FIELDS)):
             cleaned["voted"] = True
         return cleaned
 
@@ -572,7 +569,7 @@ class AgendaFormSet(EditorFormSet):
 
 def outline_numbers(forms_in_order):
     """Printed numbers of an outline of item forms, as ``build_agenda`` would print them."""
-    return numbering.outline_numbers(
+    return wording.outline_numbers(
         [(form.cleaned_data["level"], form.cleaned_data.get("number")) for form in forms_in_order]
     )
 

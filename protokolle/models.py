@@ -13,7 +13,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .numbering import number_tree
+from .uploads import random_name
+from .wording import number_tree
 
 
 class ConfirmedMinutesError(Exception):
@@ -137,6 +138,38 @@ class PersonSnapshot(models.Model):
         return ", ".join(part for part in (self.name, self.organisation, self.function) if part)
 
 
+class MeetingQuerySet(models.QuerySet):
+    """The loaders: each fetches what one use of the minutes shows, in a fixed number of queries."""
+
+    def for_export(self):
+        """Everything the exchange document holds (agenda, people, approvals, attachments)."""
+        return self.select_related("body").prefetch_related(
+            models.Prefetch(
+                "agenda_items",
+                queryset=AgendaItem.objects.prefetch_related("presenters", "results"),
+            ),
+            "participants",
+            "approvals",
+            "attachments",
+        )
+
+    def for_minutes(self):
+        """Everything the printed minutes show: the document, the confirming meeting, the PDFs."""
+        return self.for_export().prefetch_related(
+            models.Prefetch(
+                "approved_by",
+                queryset=Approval.objects.select_related("meeting").filter(
+                    outcome__in=[
+                        Approval.Outcome.APPROVED,
+                        Approval.Outcome.APPROVED_WITH_CHANGES,
+                    ]
+                ),
+                to_attr="confirmations",
+            ),
+            "archived_pdfs",
+        )
+
+
 class Meeting(models.Model):
     """One meeting of a body and its minutes (Ergebnisprotokoll)."""
 
@@ -214,6 +247,8 @@ class Meeting(models.Model):
     )
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     confirmed_by_circulation = models.BooleanField(_("confirmed by circulation"), default=False)
+
+    objects = MeetingQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("meeting")
@@ -519,8 +554,6 @@ class Approval(MeetingPart, models.Model):
 
 
 def random_attachment_name(instance, filename):
-    from .uploads import random_name
-
     return random_name(instance, filename)
 
 

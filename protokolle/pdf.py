@@ -15,12 +15,11 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from . import exchange
-from .models import Approval, ArchivedPdf, Meeting, Participant, build_agenda
+from . import exchange, wording
+from .models import ArchivedPdf, Meeting, Participant, build_agenda
 
 TEMPLATE = "protokolle/pdf/minutes.html"
 STYLESHEET = "css/minutes.css"
@@ -36,24 +35,6 @@ ATTENDANCE_GROUPS = [
     (Participant.Status.ABSENT, "Abwesend"),
     (Participant.Status.GUEST, "Gäste"),
 ]
-
-
-def minutes_queryset():
-    """Meetings with everything the minutes show, in a fixed number of queries."""
-    return exchange.export_queryset().prefetch_related(
-        Prefetch(
-            "approved_by",
-            queryset=Approval.objects.select_related("meeting").filter(
-                outcome__in=[Approval.Outcome.APPROVED, Approval.Outcome.APPROVED_WITH_CHANGES]
-            ),
-            to_attr="confirmations",
-        ),
-        "archived_pdfs",
-    )
-
-
-def meeting_for_minutes(pk):
-    return minutes_queryset().get(pk=pk)
 
 
 def _visible(items, public_only):
@@ -79,14 +60,12 @@ def confirmation_line(meeting):
     approvals = getattr(meeting, "confirmations", None)
     if approvals:
         deciding = approvals[0].meeting
-        if deciding.number:
-            return f"Bestätigt in der {deciding.number}. Sitzung am {deciding.date:%d.%m.%Y}"
-        return f"Bestätigt in der Sitzung am {deciding.date:%d.%m.%Y}"
+        return "Bestätigt in der " + wording.meeting_name(deciding.number, deciding.date, "am")
     return "Bestätigtes Protokoll"
 
 
 def context(meeting, *, public_only=False, for_pdf=False):
-    """What the minutes template shows; costs no queries for a ``meeting_for_minutes``."""
+    """What the minutes template shows; no queries for a meeting loaded ``for_minutes()``."""
     items = list(_visible(build_agenda(meeting.agenda_items.all()), public_only))
     participants = list(meeting.participants.all())
     attendance = [
@@ -221,7 +200,7 @@ def archive(meeting):
     """
     if not meeting.is_confirmed:
         raise ValueError("only confirmed minutes are archived")
-    loaded = meeting_for_minutes(meeting.pk)
+    loaded = Meeting.objects.for_minutes().get(pk=meeting.pk)
     variants = [ArchivedPdf.Variant.MEMBERS]
     if loaded.public:
         variants.append(ArchivedPdf.Variant.PUBLIC)

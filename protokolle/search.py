@@ -21,6 +21,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from . import wording
 from .models import Meeting, SearchEntry, build_agenda, flatten_agenda
 
 CONFIG = "german"
@@ -30,13 +31,11 @@ START, STOP = "\u2402", "\u2403"
 
 
 def _person(snapshot):
-    return ", ".join(
-        part for part in (snapshot.name, snapshot.organisation, snapshot.function) if part
-    )
+    return wording.person_line(snapshot.name, snapshot.organisation, snapshot.function)
 
 
 def entries_for(meeting):
-    """Unsaved SearchEntry rows for one meeting loaded with ``pdf.minutes_queryset``."""
+    """Unsaved SearchEntry rows for one meeting loaded with ``Meeting.objects.for_minutes()``."""
     public = meeting.public
     base = {"meeting": meeting, "body_id": meeting.body_id, "date": meeting.date}
     people = [p.name for p in meeting.participants.all()]
@@ -100,9 +99,7 @@ def entries_for(meeting):
 
 def index_meeting(meeting):
     """Write the search entries of confirmed minutes (once: they never change)."""
-    from .pdf import meeting_for_minutes
-
-    loaded = meeting_for_minutes(meeting.pk)
+    loaded = Meeting.objects.for_minutes().get(pk=meeting.pk)
     SearchEntry.objects.filter(meeting=loaded).delete()
     SearchEntry.objects.bulk_create(entries_for(loaded), batch_size=1000)
 

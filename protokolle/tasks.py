@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import wording
 from .models import Meeting, Result, TaskDone
 
 OPEN, OVERDUE, DONE = "open", "overdue", "done"
@@ -73,9 +74,5 @@ def summary(result):
         if part
     )
     text = result.text.strip().splitlines()[0][:200]
-    origin = (
-        f"aus der {meeting.number}. Sitzung vom {meeting.date:%d.%m.%Y}"
-        if meeting.number
-        else f"aus der Sitzung vom {meeting.date:%d.%m.%Y}"
-    )
+    origin = "aus der " + wording.meeting_name(meeting.number, meeting.date)
     return f"{text} ({details}) – {origin}" if details else f"{text} – {origin}"

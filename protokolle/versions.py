@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from .numbering import number_tree
+from . import wording
+from .wording import number_tree
 
 
 @dataclass
@@ -21,20 +22,13 @@ class Change:
 def _person(person):
     if not person:
         return ""
-    return ", ".join(
-        part for part in (person["name"], person["organisation"], person["function"]) if part
-    )
+    return wording.person_line(person["name"], person["organisation"], person["function"])
 
 
 def _vote(vote):
     if not vote:
         return ""
-    counts = [
-        f"{label} {vote[key]}"
-        for key, label in (("yes", "Ja"), ("no", "Nein"), ("abstain", "Enthaltung"))
-        if vote[key] is not None
-    ]
-    return " · ".join(counts + ([vote["text"]] if vote["text"] else []))
+    return wording.vote_line(**vote)
 
 
 def _items(agenda):

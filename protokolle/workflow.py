@@ -7,6 +7,7 @@ and raises WorkflowError with a message a user can read.
 """
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from auditlog.context import set_actor
@@ -18,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import exchange, pdf, search
+from . import exchange, pdf, search, wording
 from .access import can_write, membership_of
 from .models import AgendaItem, Approval, Meeting, MinutesVersion, Response, Result
 
@@ -117,7 +118,7 @@ def circulate(meeting_pk, user):
         version = MinutesVersion.objects.create(
             meeting=meeting,
             number=number,
-            document=exchange.export_document(exchange.meeting_for_export(meeting.pk)),
+            document=exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk)),
             created_by=user,
         )
         # Approved "with changes" in a later meeting: this corrected version confirms them.
@@ -306,11 +307,7 @@ BULLETS = {
 
 
 def approval_bullet(approval, approved):
-    minutes = (
-        f"{approved.number}. Sitzung vom {approved.date:%d.%m.%Y}"
-        if approved.number
-        else f"Sitzung vom {approved.date:%d.%m.%Y}"
-    )
+    minutes = wording.meeting_name(approved.number, approved.date)
     note = f" ({approval.note})" if approval.note else ""
     return BULLETS[approval.outcome].format(minutes=minutes, note=note)
 
@@ -369,7 +366,7 @@ def _write_bullet(deciding, approval, approved, vote):
     item = deciding.agenda_items.filter(parent=None).order_by(
         "position", "pk"
     ).first() or AgendaItem.objects.create(meeting=deciding, position=0, title="Begrüßung")
-    counts = {key: vote.get(key) for key in ("yes", "no", "abstain", "text")}
+    counts = {key: vote.get(key) for key in wording.VOTE_FIELDS}
     position = (item.results.aggregate(p=Max("position"))["p"] or -1) + 1
     Result.objects.create(
         agenda_item=item,
@@ -377,7 +374,7 @@ def _write_bullet(deciding, approval, approved, vote):
         kind=Result.Kind.DECISION,
         text=approval_bullet(approval, approved),
         approval=approval,
-        voted=any(value not in (None, "") for value in counts.values()),
+        voted=wording.vote_taken(**counts),
         vote_yes=counts["yes"],
         vote_no=counts["no"],
         vote_abstain=counts["abstain"],
@@ -398,6 +395,60 @@ def _confirm(meeting, by_circulation=False):
     search.index_meeting(meeting)
 
 
-def confirm_imported(meeting):
-    """Minutes imported as confirmed (an existing archive moving in)."""
-    _confirm(meeting)
+def confirm(meeting_pk, user):
+    """circulated → confirmed by the body's decision taken outside this app.
+
+    For the office (the admin's action): minutes confirmed on paper or in a meeting
+    whose minutes are not kept here. Like every confirmation it dates it, archives
+    the PDF and indexes the minutes for search.
+    """
+    with transaction.atomic(), set_actor(user):
+        meeting = _locked(meeting_pk)
+        _require_writer(user, meeting)
+        _require_status(meeting, Meeting.Status.CIRCULATED)
+        _confirm(meeting)
+    return meeting
+
+
+# --- importing -------------------------------------------------------------------------
+
+
+def import_minutes(document, user=None):
+    """Store minutes from a ``werkstatt-protokoll/1`` document (parsed JSON).
+
+    Writes everything or nothing; raises exchange.DocumentError listing every
+    problem. Minutes that the document calls confirmed (an existing archive moving
+    in) are confirmed here, so that they get their archival PDF and search entries.
+    """
+    parsed = exchange.read(document)
+    confirmed = parsed["meeting"].status == Meeting.Status.CONFIRMED
+    with transaction.atomic(), set_actor(user) if user else nullcontext():
+        meeting = exchange.store(parsed)
+        if confirmed:
+            _confirm(meeting)
+    return meeting
+
+
+# --- what a user may do now --------------------------------------------------------------
+
+
+def allowed_actions(user, meeting):
+    """The transitions ``user`` may start on ``meeting`` now, by name.
+
+    The one answer templates ask before they show a button: "edit" and
+    "circulate" (a draft, for its writers), "reopen" and "set_deadline"
+    (circulated minutes, for their writers; a deadline only once), "respond"
+    (circulated minutes, for the body's current members).
+    """
+    actions = set()
+    writer = can_write(user, meeting.body)
+    if meeting.status == Meeting.Status.DRAFT and writer:
+        actions |= {"edit", "circulate"}
+    if meeting.status == Meeting.Status.CIRCULATED:
+        if writer:
+            actions.add("reopen")
+            if not meeting.circulation_deadline:
+                actions.add("set_deadline")
+        if membership_of(user, meeting.body) is not None:
+            actions.add("respond")
+    return frozenset(actions)

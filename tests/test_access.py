@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from protokolle import exchange, workflow
+from protokolle import workflow
 from protokolle.models import Attachment, Membership, Result
 
 from .factories import MembershipFactory, PersonFactory, UserFactory
@@ -75,7 +75,7 @@ def world(reference_document):
     document["meeting"]["agenda"][1]["results"].append(
         {"kind": "task", "text": "Steckbrief", "responsible": "WRL", "due": "2022-04-30"}
     )
-    meeting = exchange.import_document(document)
+    meeting = workflow.import_minutes(document)
     body = meeting.body
     users = {"admin": UserFactory(is_superuser=True, is_staff=True)}
     for role, membership_role in (
@@ -93,7 +93,7 @@ def world(reference_document):
     Attachment.objects.filter(pk=attachment.pk).update(file="attachments/x.pdf")
     later = copy.deepcopy(reference_document)
     later["meeting"].update(number=9, date="2022-05-23")
-    following = exchange.import_document(later)
+    following = workflow.import_minutes(later)
     return {
         "users": users,
         "meeting": meeting,

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from protokolle import exchange
+from protokolle import workflow
 from protokolle.models import Meeting
 
 pytestmark = pytest.mark.django_db
@@ -9,13 +9,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def meeting(reference_document):
-    return exchange.import_document(reference_document)
+    return workflow.import_minutes(reference_document)
 
 
 @pytest.fixture
 def confirmed(reference_document):
     reference_document["meeting"]["status"] = "confirmed"
-    return exchange.import_document(reference_document)
+    return workflow.import_minutes(reference_document)
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_the_meeting_list_searches_agenda_titles(admin_client, meeting):
 def confirmed_other(reference_document):
     reference_document["meeting"]["number"] = 9
     reference_document["meeting"]["status"] = "confirmed"
-    return exchange.import_document(reference_document)
+    return workflow.import_minutes(reference_document)
 
 
 def test_confirmed_minutes_are_read_only_in_the_admin(admin_client, confirmed):

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from protokolle import drafting, exchange
+from protokolle import drafting, workflow
 from protokolle.models import ArchivedPdf, Meeting, Membership, Result, TaskDone
 
 from .factories import MembershipFactory, PersonFactory, UserFactory
@@ -26,7 +26,7 @@ def confirmed_minutes(reference_document, number=8, date="2022-03-21", body=None
         document["body"]["name"] = body
     if change:
         change(document["meeting"])
-    return exchange.import_document(document)
+    return workflow.import_minutes(document)
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_the_archive_lists_confirmed_minutes_newest_first_with_their_hash(
     later = confirmed_minutes(reference_document, number=9, date="2022-05-23")
     draft = copy.deepcopy(reference_document)
     draft["meeting"].update(number=10, date="2022-07-01")
-    exchange.import_document(draft)
+    workflow.import_minutes(draft)
     client.force_login(member_of(werkstatt.body))
 
     response = client.get(reverse("protokolle:archive"))
@@ -194,7 +194,7 @@ def test_search_filters_by_kind_person_year_and_body(client, reference_document,
 
 def test_drafts_are_not_searched(client, reference_document):
     document = copy.deepcopy(reference_document)
-    draft = exchange.import_document(document)
+    draft = workflow.import_minutes(document)
     client.force_login(member_of(draft.body))
     assert search(client, q="Trinkwasserverbundsystem").context["page"].paginator.count == 0
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def exports():
     return {
-        (m.body.name, m.number): exchange.export_document(exchange.meeting_for_export(m.pk))
+        (m.body.name, m.number): exchange.export_document(Meeting.objects.for_export().get(pk=m.pk))
         for m in Meeting.objects.select_related("body")
     }
 
@@ -31,13 +31,13 @@ def records(reference_document):
     confirmed["meeting"]["agenda"][1]["results"].append(
         {"kind": "task", "text": "Steckbrief", "responsible": "WRL", "due": "2022-04-30"}
     )
-    eight = exchange.import_document(confirmed)
+    eight = workflow.import_minutes(confirmed)
     MembershipFactory(
         body=eight.body, person=PersonFactory(user=writer), role=Membership.Role.MINUTE_TAKER
     )
     draft = copy.deepcopy(reference_document)
     draft["meeting"].update(number=9, date="2022-05-23")
-    nine = exchange.import_document(draft)
+    nine = workflow.import_minutes(draft)
     attachment = Attachment(meeting=nine, name="Präsentation")
     attachment.file.save("p.pdf", SimpleUploadedFile("p.pdf", b"%PDF-1.7 anlage"))
     workflow.circulate(nine.pk, writer)

@@ -9,7 +9,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
-from protokolle import exchange, workflow
+from protokolle import workflow
 from protokolle.models import Meeting, Membership
 from protokolle.views.drafting import circulation_message
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def meeting(reference_document):
-    return exchange.import_document(copy.deepcopy(reference_document))
+    return workflow.import_minutes(copy.deepcopy(reference_document))
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_minutes_that_are_no_draft_go_back_to_the_read_view(
     document["meeting"]["status"] = status
     # The people fixture's body is the reference's body; this is another meeting of it.
     document["meeting"]["number"] = 30
-    minutes = exchange.import_document(document)
+    minutes = workflow.import_minutes(document)
     client.force_login(people["writer"])
 
     response = client.get(url(minutes))

@@ -4,7 +4,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from protokolle import drafting, exchange, workflow
+from protokolle import access, drafting, exchange, workflow
 from protokolle.models import (
     AgendaItem,
     Meeting,
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def meeting(reference_document):
-    return exchange.import_document(copy.deepcopy(reference_document))
+    return workflow.import_minutes(copy.deepcopy(reference_document))
 
 
 def user_with_role(body, role, **person):
@@ -112,7 +112,7 @@ def test_the_minute_taker_edits(client, meeting, writer):
 @pytest.mark.parametrize("status", ["circulated", "confirmed"])
 def test_only_drafts_are_editable(client, reference_document, status):
     reference_document["meeting"]["status"] = status
-    meeting = exchange.import_document(reference_document)
+    meeting = workflow.import_minutes(reference_document)
     writer = user_with_role(meeting.body, Membership.Role.MINUTE_TAKER)
     client.force_login(writer)
 
@@ -146,8 +146,8 @@ def test_editor_and_preview_cost_the_same_queries_for_3_and_60_items(
     small_document = copy.deepcopy(reference_document)
     small_document["meeting"]["number"] = 3
     small_document["meeting"]["agenda"] = small_document["meeting"]["agenda"][:3]
-    small = exchange.import_document(small_document)
-    large = exchange.import_document(big_document(reference_document))
+    small = workflow.import_minutes(small_document)
+    large = workflow.import_minutes(big_document(reference_document))
     client.force_login(writer)
     counts = []
     for meeting in (small, large):
@@ -161,7 +161,7 @@ def test_editor_and_preview_cost_the_same_queries_for_3_and_60_items(
 
 
 def test_a_meeting_of_60_items_with_5_results_each_saves(client, reference_document, writer):
-    large = exchange.import_document(big_document(reference_document))
+    large = workflow.import_minutes(big_document(reference_document))
     client.force_login(writer)
     data = load(client, large)
     data["meeting-location"] = "Großer Saal"
@@ -177,12 +177,12 @@ def test_a_meeting_of_60_items_with_5_results_each_saves(client, reference_docum
 
 def test_saving_the_unchanged_page_changes_nothing(client, meeting, writer):
     client.force_login(writer)
-    before = exchange.export_document(exchange.meeting_for_export(meeting.pk))
+    before = exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk))
 
     response = client.post(edit_url(meeting), load(client, meeting))
 
     assert response.status_code == 302
-    assert exchange.export_document(exchange.meeting_for_export(meeting.pk)) == before
+    assert exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk)) == before
     assert Meeting.objects.get(pk=meeting.pk).version == meeting.version + 1
 
 
@@ -201,7 +201,7 @@ def test_it_saves_general_fields_results_and_votes(client, meeting, writer):
     response = client.post(edit_url(meeting), data)
 
     assert response.status_code == 302
-    document = exchange.export_document(exchange.meeting_for_export(meeting.pk))
+    document = exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk))
     assert document["meeting"]["location"] == "Rathaus Cottbus, Saal 1"
     assert document["meeting"]["agenda"][0]["results"][1]["vote"] == {
         "yes": 16,
@@ -278,7 +278,7 @@ def test_an_agenda_number_used_twice_is_refused(client, meeting, writer):
 def test_a_meeting_number_used_in_the_body_is_refused(client, meeting, writer, reference_document):
     other = copy.deepcopy(reference_document)
     other["meeting"]["number"] = 9
-    exchange.import_document(other)
+    workflow.import_minutes(other)
     client.force_login(writer)
     data = load(client, meeting)
     data["meeting-number"] = "9"
@@ -307,7 +307,8 @@ def test_a_new_result_is_added_to_an_item_without_javascript(client, meeting, wr
 
     assert client.post(edit_url(meeting), data).status_code == 302
 
-    agenda = exchange.export_document(exchange.meeting_for_export(meeting.pk))["meeting"]["agenda"]
+    loaded = Meeting.objects.for_export().get(pk=meeting.pk)
+    agenda = exchange.export_document(loaded)["meeting"]["agenda"]
     assert agenda[1]["results"][-1]["text"] == "Neues Ergebnis zu TOP 2"
 
 
@@ -336,7 +337,8 @@ def test_a_new_item_with_a_presenter_and_a_task_is_added_without_javascript(
     response = client.post(edit_url(meeting), data)
 
     assert response.status_code == 302
-    agenda = exchange.export_document(exchange.meeting_for_export(meeting.pk))["meeting"]["agenda"]
+    loaded = Meeting.objects.for_export().get(pk=meeting.pk)
+    agenda = exchange.export_document(loaded)["meeting"]["agenda"]
     assert agenda[-1]["title"] == "Verschiedenes"
     assert agenda[-1]["presenters"] == [
         {"name": "Katja Boll", "organisation": None, "function": None}
@@ -386,7 +388,7 @@ def test_order_and_level_fields_move_and_nest_items_without_javascript(client, m
     response = client.post(edit_url(meeting), data)
 
     assert response.status_code == 302
-    loaded = exchange.meeting_for_export(meeting.pk)
+    loaded = Meeting.objects.for_export().get(pk=meeting.pk)
     outline = [
         (item.printed_number, item.title[:12])
         for item in flatten_agenda(build_agenda(loaded.agenda_items.all()))
@@ -643,7 +645,7 @@ def test_item_1_names_exactly_the_minutes_the_decision_section_lists(
     def earlier(number, date):
         document = copy.deepcopy(reference_document)
         document["meeting"].update(number=number, date=date)
-        return exchange.import_document(document)
+        return workflow.import_minutes(document)
 
     circulated = [meeting, earlier(6, "2021-12-07")]
     for minutes in circulated:
@@ -820,5 +822,5 @@ def test_the_editors_people_cost_one_query_however_many(meeting, django_assert_n
         MembershipFactory(body=meeting.body)
     editor = drafting.Editor(meeting)
     with django_assert_num_queries(1):
-        people = list(drafting.people_of(meeting.body))
+        people = list(access.suggested_people(meeting.body))
     assert len(people) == len(editor.people) >= 20

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from protokolle import exchange
+from protokolle import exchange, workflow
 from protokolle.exchange import DocumentError
 from protokolle.models import Approval, Body, Meeting
 
@@ -16,8 +16,8 @@ LONG_TEXT = "„Lausitz“ – Strukturwandel: " + "Öffentliche Daseinsvorsorge
 
 
 def round_trip(document):
-    meeting = exchange.import_document(copy.deepcopy(document))
-    return exchange.export_document(exchange.meeting_for_export(meeting.pk))
+    meeting = workflow.import_minutes(copy.deepcopy(document))
+    return exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk))
 
 
 def person(name, organisation=None, function=None):
@@ -261,8 +261,8 @@ def test_empty_strings_stay_empty_strings(minimal_document):
 
 
 def test_it_prints_numbers_for_nested_and_explicitly_numbered_items():
-    meeting = exchange.import_document(full_document())
-    loaded = exchange.meeting_for_export(meeting.pk)
+    meeting = workflow.import_minutes(full_document())
+    loaded = Meeting.objects.for_export().get(pk=meeting.pk)
     from protokolle.models import build_agenda, flatten_agenda
 
     numbers = [i.printed_number for i in flatten_agenda(build_agenda(loaded.agenda_items.all()))]
@@ -272,14 +272,14 @@ def test_it_prints_numbers_for_nested_and_explicitly_numbered_items():
 
 def test_a_confirmed_document_is_stored_as_confirmed(reference_document):
     reference_document["meeting"]["status"] = "confirmed"
-    meeting = exchange.import_document(reference_document)
+    meeting = workflow.import_minutes(reference_document)
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.CONFIRMED
 
 
 def test_it_reuses_a_body_of_the_same_name(reference_document):
     body = BodyFactory(name="Werkstatt")
-    meeting = exchange.import_document(reference_document)
+    meeting = workflow.import_minutes(reference_document)
     assert meeting.body == body
     assert Body.objects.count() == 1
 
@@ -292,15 +292,16 @@ def test_an_approval_links_to_the_recorded_meeting_where_number_and_date_agree(
     # Not the date the document gives:
     MeetingFactory(body=body, number=7, date=datetime.date(2022, 1, 26))
 
-    exchange.import_document(reference_document)
+    workflow.import_minutes(reference_document)
 
     approvals = Approval.objects.order_by("position")
     assert [a.approved_meeting for a in approvals] == [sixth, None]
 
 
 def test_public_only_export_leaves_out_non_public_items():
-    meeting = exchange.import_document(full_document())
-    exported = exchange.export_document(exchange.meeting_for_export(meeting.pk), public_only=True)
+    meeting = workflow.import_minutes(full_document())
+    loaded = Meeting.objects.for_export().get(pk=meeting.pk)
+    exported = exchange.export_document(loaded, public_only=True)
     titles = json.dumps(exported, ensure_ascii=False)
     assert "Finanzierung" not in titles
     assert "Vertraulich" not in titles
@@ -308,18 +309,18 @@ def test_public_only_export_leaves_out_non_public_items():
 
 
 def test_export_costs_a_fixed_number_of_queries(django_assert_num_queries):
-    small = exchange.import_document(full_document())
+    small = workflow.import_minutes(full_document())
     document = full_document()
     document["meeting"]["number"] = 13
     document["meeting"]["agenda"] = [
         item(f"Punkt {n}", results=[result(f"Ergebnis {n}.{r}") for r in range(5)])
         for n in range(60)
     ]
-    large = exchange.import_document(document)
+    large = workflow.import_minutes(document)
 
     for meeting in (small, large):
         with django_assert_num_queries(7):
-            exchange.export_document(exchange.meeting_for_export(meeting.pk))
+            exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk))
 
 
 # --- bad input ------------------------------------------------------------------------
@@ -442,7 +443,7 @@ def test_a_bad_document_names_the_problem_and_writes_nothing(
     change(reference_document)
 
     with pytest.raises(DocumentError) as raised:
-        exchange.import_document(reference_document)
+        workflow.import_minutes(reference_document)
 
     matching = [p for p in raised.value.problems if p.startswith(place)]
     assert matching, raised.value.problems
@@ -456,20 +457,20 @@ def test_it_reports_every_problem_at_once(reference_document, unchanged_database
     del meeting["date"]
 
     with pytest.raises(DocumentError) as raised:
-        exchange.import_document(reference_document)
+        workflow.import_minutes(reference_document)
 
     assert len(raised.value.problems) == 3
 
 
 def test_a_number_already_used_in_the_body_writes_nothing(reference_document):
-    exchange.import_document(copy.deepcopy(reference_document))
+    workflow.import_minutes(copy.deepcopy(reference_document))
     reference_document["meeting"]["agenda"][0]["title"] = "Neu"
     from .conftest import row_counts
 
     before = row_counts()
 
     with pytest.raises(DocumentError) as raised:
-        exchange.import_document(reference_document)
+        workflow.import_minutes(reference_document)
 
     assert raised.value.problems == [
         "meeting.number: Werkstatt hat bereits eine Sitzung mit der Nummer 8"
@@ -482,7 +483,7 @@ def test_a_failing_document_creates_no_body(minimal_document, unchanged_database
     minimal_document["meeting"]["agenda"][0]["results"] = [{"text": "x", "due": "2024-02-31"}]
 
     with pytest.raises(DocumentError):
-        exchange.import_document(minimal_document)
+        workflow.import_minutes(minimal_document)
 
     assert not Body.objects.filter(name="Ganz neues Gremium").exists()
 
@@ -506,5 +507,5 @@ def test_text_that_is_not_utf8_is_refused():
 
 def test_a_document_that_is_not_an_object_is_refused(unchanged_database):
     with pytest.raises(DocumentError) as raised:
-        exchange.import_document([1, 2])
+        workflow.import_minutes([1, 2])
     assert raised.value.problems[0].startswith("(Dokument): ")

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from protokolle import exchange, history, workflow
+from protokolle import history, workflow
 from protokolle.models import AgendaItem, Membership, Result
 
 from .factories import MembershipFactory, PersonFactory, UserFactory
@@ -31,7 +31,7 @@ IMPORTED = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def meeting(reference_document):
-    meeting = exchange.import_document(copy.deepcopy(reference_document))
+    meeting = workflow.import_minutes(copy.deepcopy(reference_document))
     # The import's rows lie in the past, apart from what each test does.
     LogEntry.objects.update(timestamp=IMPORTED)
     return meeting

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from protokolle.models import AgendaItem, build_agenda, flatten_agenda
-from protokolle.numbering import outline_numbers
+from protokolle.wording import outline_numbers
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = json.loads((ROOT / "tests/data/numbering.json").read_text())

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from pypdf import PdfReader
 
-from protokolle import exchange, pdf
+from protokolle import exchange, pdf, workflow
 from protokolle.models import ArchivedPdf, Meeting, Membership
 
 from .factories import MembershipFactory, PersonFactory, UserFactory
@@ -36,7 +36,8 @@ def assert_in_order(haystack, needles):
 
 
 def imported(document):
-    return pdf.meeting_for_minutes(exchange.import_document(copy.deepcopy(document)).pk)
+    meeting = workflow.import_minutes(copy.deepcopy(document))
+    return Meeting.objects.for_minutes().get(pk=meeting.pk)
 
 
 @pytest.fixture
@@ -148,14 +149,14 @@ def test_attendance_is_grouped_by_status(reference_document):
 
 def confirm(meeting):
     Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.CONFIRMED)
-    return pdf.meeting_for_minutes(meeting.pk)
+    return Meeting.objects.for_minutes().get(pk=meeting.pk)
 
 
 def test_confirmed_minutes_say_where_they_were_confirmed(draft, reference_document):
     later = copy.deepcopy(reference_document)
     later["meeting"].update(number=9, date="2022-05-23", next_meeting=None)
     later["meeting"]["approves_minutes_of"] = [{"number": 8, "date": "2022-03-21"}]
-    exchange.import_document(later)
+    workflow.import_minutes(later)
 
     pages = pages_text(pdf.render_pdf(confirm(draft)))
 
@@ -364,7 +365,7 @@ def test_import_minutes_reads_the_document_inside_a_pdf(draft, tmp_path, capsys)
     call_command("import_minutes", str(target))
 
     new_id = int(capsys.readouterr().out.split()[-1])
-    assert exchange.export_document(exchange.meeting_for_export(new_id)) == before
+    assert exchange.export_document(Meeting.objects.for_export().get(pk=new_id)) == before
 
 
 def test_a_pdf_without_our_document_is_refused(tmp_path, unchanged_database):
@@ -440,7 +441,7 @@ def test_the_pdf_download_costs_a_fixed_number_of_queries(
         for n in range(60)
     ]
     small = Meeting.objects.get(number=8)
-    large = exchange.import_document(big)
+    large = workflow.import_minutes(big)
     client.force_login(member)
 
     for meeting in (small, large):
@@ -459,13 +460,14 @@ def test_the_preview_shows_the_minutes_as_the_pdf_has_them(client, draft, member
     def sections(text):
         return re.findall(r'<section aria-labelledby="h-.*?</section>', text, flags=re.S)
 
-    printed = sections(pdf.render_html(pdf.meeting_for_minutes(draft.pk), for_pdf=True))
+    loaded = Meeting.objects.for_minutes().get(pk=draft.pk)
+    printed = sections(pdf.render_html(loaded, for_pdf=True))
     assert len(printed) >= 3  # general, agenda, results (and attendance, when taken)
     assert sections(html) == printed
 
 
 def test_the_pdf_document_stands_alone(draft):
-    html = pdf.render_html(pdf.meeting_for_minutes(draft.pk), for_pdf=True)
+    html = pdf.render_html(Meeting.objects.for_minutes().get(pk=draft.pk), for_pdf=True)
     assert html.startswith("<!DOCTYPE html>")
     assert '<html lang="de">' in html
     assert '<div class="draft-mark" aria-hidden="true">ENTWURF</div>' in html

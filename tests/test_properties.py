@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from protokolle import exchange
+from protokolle import exchange, workflow
+from protokolle.models import Meeting
 
 from .conftest import row_counts
 
@@ -137,7 +138,7 @@ def test_any_schema_valid_document_imports_and_exports_unchanged_or_is_refused_c
     with transaction.atomic():
         before = row_counts()
         try:
-            meeting = exchange.import_document(copy.deepcopy(document))
+            meeting = workflow.import_minutes(copy.deepcopy(document))
         except exchange.DocumentError as error:
             # Refused for what the schema cannot say (impossible dates, end before
             # start, numbers used twice, texts too long for the database), with nothing
@@ -146,7 +147,7 @@ def test_any_schema_valid_document_imports_and_exports_unchanged_or_is_refused_c
             assert all(": " in problem for problem in error.problems)
             assert row_counts() == before
         else:
-            exported = exchange.export_document(exchange.meeting_for_export(meeting.pk))
+            exported = exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk))
             assert exported == normalized(document)
         transaction.set_rollback(True)
 
@@ -170,7 +171,7 @@ def test_any_invalid_document_is_refused_with_nothing_written(document, path_cho
     with transaction.atomic():
         before = row_counts()
         with pytest.raises(exchange.DocumentError):
-            exchange.import_document(broken)
+            workflow.import_minutes(broken)
         assert row_counts() == before
         transaction.set_rollback(True)
 
@@ -189,7 +190,7 @@ def editor_page(client, reference_document):
     from .factories import MembershipFactory, PersonFactory, UserFactory
     from .html_forms import form_data
 
-    meeting = exchange.import_document(copy.deepcopy(reference_document))
+    meeting = workflow.import_minutes(copy.deepcopy(reference_document))
     writer = UserFactory()
     MembershipFactory(
         body=meeting.body, person=PersonFactory(user=writer), role=Membership.Role.MINUTE_TAKER

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from protokolle import exchange, workflow
+from protokolle import workflow
 from protokolle.models import AgendaItem, Membership, Response
 
 from .factories import BodyFactory, MembershipFactory, PersonFactory, UserFactory
@@ -19,7 +19,7 @@ def make_meeting(reference_document, status="draft"):
     document["meeting"]["status"] = status
     document["meeting"]["approves_minutes_of"] = []
     document["meeting"]["next_meeting"] = None
-    return exchange.import_document(document)
+    return workflow.import_minutes(document)
 
 
 def user_in(body, role=Membership.Role.MEMBER, **user):
@@ -231,7 +231,7 @@ def test_the_read_view_costs_the_same_queries_for_7_and_60_items(
         {"title": f"Punkt {n}", "results": [{"text": f"Ergebnis {r}"} for r in range(5)]}
         for n in range(60)
     ]
-    large = exchange.import_document(big)
+    large = workflow.import_minutes(big)
     workflow.circulate(large.pk, writer)
     for minutes in (circulated, large):
         workflow.respond(minutes.pk, member, "objection", "Bitte korrigieren")

@@ -49,7 +49,7 @@ def main():
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("migrate", verbosity=0)
-    from protokolle import exchange
+    from protokolle import workflow
     from protokolle.models import Meeting
 
     have = Meeting.objects.filter(status=Meeting.Status.CONFIRMED).count()
@@ -62,7 +62,7 @@ def main():
             (ROOT / "protokolle/demo/ergebnisprotokoll-2022-03-21.json").read_text()
         )
         document["meeting"]["status"] = "confirmed"
-        exchange.import_document(document)
+        workflow.import_minutes(document)
     measure(args.runs)
 
 

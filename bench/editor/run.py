@@ -131,13 +131,13 @@ def run(runs):
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from protokolle import exchange
+    from protokolle import workflow
     from protokolle.models import Membership, Person
 
     reference = json.loads((ROOT / "protokolle/demo/ergebnisprotokoll-2022-03-21.json").read_text())
     meetings = {
-        "reference (7 items)": exchange.import_document(copy.deepcopy(reference)),
-        "60 items x 5 results": exchange.import_document(big_document(reference)),
+        "reference (7 items)": workflow.import_minutes(copy.deepcopy(reference)),
+        "60 items x 5 results": workflow.import_minutes(big_document(reference)),
     }
     User = get_user_model()
     writer = User.objects.create_user("protokoll", password="x")

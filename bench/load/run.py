@@ -56,7 +56,7 @@ def setup(writers, readers):
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("migrate", verbosity=0)
-    from protokolle import exchange
+    from protokolle import workflow
     from protokolle.models import Body, Meeting, Membership, Person
 
     reference = json.loads((ROOT / "protokolle/demo/ergebnisprotokoll-2022-03-21.json").read_text())
@@ -65,7 +65,7 @@ def setup(writers, readers):
     confirmed = copy.deepcopy(reference)
     confirmed["body"]["name"] = body_name
     confirmed["meeting"]["status"] = "confirmed"
-    archive = exchange.import_document(confirmed)
+    archive = workflow.import_minutes(confirmed)
     body = Body.objects.get(name=body_name)
 
     def session(user):
@@ -82,7 +82,7 @@ def setup(writers, readers):
         document = copy.deepcopy(reference)
         document["body"]["name"] = body_name
         document["meeting"]["number"] = 100 + index
-        draft = exchange.import_document(document)
+        draft = workflow.import_minutes(document)
         user = User.objects.create_user(f"writer-{stamp}-{index}", password="x")
         Membership.objects.create(
             body=body,

@@ -199,11 +199,11 @@ def big_document(reference):
 
 
 def import_minutes(document):
-    from protokolle import exchange
+    from protokolle import exchange, workflow
 
     # Through parse() as an uploaded file would go.
     data = json.dumps(document, ensure_ascii=False).encode("utf-8")
-    return exchange.import_document(exchange.parse(data))
+    return workflow.import_minutes(exchange.parse(data))
 
 
 # --- the benchmarks -------------------------------------------------------------------
@@ -427,11 +427,11 @@ def main():
     inputs = fingerprint()
     with tempfile.TemporaryDirectory(prefix="bench-pdf-") as workdir:
         setup_django(Path(workdir))
-        from protokolle import pdf
+        from protokolle.models import Meeting
 
         reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
-        small = pdf.meeting_for_minutes(import_minutes(reference).pk)
-        big = pdf.meeting_for_minutes(import_minutes(big_document(reference)).pk)
+        small = Meeting.objects.for_minutes().get(pk=import_minutes(reference).pk)
+        big = Meeting.objects.for_minutes().get(pk=import_minutes(big_document(reference)).pk)
 
         print("3. memory over renders ...", flush=True)
         memory = bench_memory(small)

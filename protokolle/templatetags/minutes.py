@@ -5,6 +5,8 @@ from django import template
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
+from .. import wording
+
 register = template.Library()
 
 # CommonMark with raw HTML turned off: whatever a user types, "<script>"
@@ -60,8 +62,7 @@ def time_range(start, end):
 @register.filter
 def person_line(person):
     """„Katja Boll, ver.di, Gewerkschaftssekretärin“ from any snapshot."""
-    parts = (person.name, person.organisation, person.function)
-    return ", ".join(part for part in parts if part)
+    return wording.person_line(person.name, person.organisation, person.function)
 
 
 @register.filter
@@ -69,16 +70,4 @@ def vote_line(result):
     """„Ja 16 · Nein 0 · Enthaltung 1“, the vote's text, or both."""
     if not result.voted:
         return ""
-    counts = [
-        f"{label} {count}"
-        for label, count in (
-            ("Ja", result.vote_yes),
-            ("Nein", result.vote_no),
-            ("Enthaltung", result.vote_abstain),
-        )
-        if count is not None
-    ]
-    parts = [" · ".join(counts)] if counts else []
-    if result.vote_text:
-        parts.append(result.vote_text)
-    return ", ".join(parts)
+    return wording.vote_line(result.vote_yes, result.vote_no, result.vote_abstain, result.vote_text)

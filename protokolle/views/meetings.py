@@ -86,7 +86,7 @@ def home(request):
 def meeting_detail(request, pk):
     """The read view: the minutes with the members' answers in place, and around them
     the actions, responses, versions, history and downloads. A fixed number of queries."""
-    meeting = get_meeting_for_user(request, pdf.minutes_queryset(), pk)
+    meeting = get_meeting_for_user(request, Meeting.objects.for_minutes(), pk)
     return render(request, "protokolle/meeting_detail.html", _detail_context(request, meeting))
 
 
@@ -98,7 +98,7 @@ def _int(value):
 
 
 def _detail_context(request, meeting, response_form=None, circulation_form=None):
-    """What the read view shows of ``meeting``, loaded with ``pdf.minutes_queryset()``."""
+    """What the read view shows of ``meeting``, loaded with ``Meeting.objects.for_minutes()``."""
     membership = membership_of(request.user, meeting.body)
     minutes = pdf.context(meeting)
     items = minutes["items"]
@@ -158,7 +158,7 @@ def _detail_context(request, meeting, response_form=None, circulation_form=None)
 
 def _refused(request, meeting, **forms):
     """The read view again, with the refused form and its input."""
-    context = _detail_context(request, pdf.meeting_for_minutes(meeting.pk), **forms)
+    context = _detail_context(request, Meeting.objects.for_minutes().get(pk=meeting.pk), **forms)
     return render(request, "protokolle/meeting_detail.html", context, status=400)
 
 
@@ -253,7 +253,7 @@ def _public_only(request):
 def minutes_pdf(request, pk):
     """The minutes as PDF: the stored archival copy once confirmed, rendered before."""
     public_only = _public_only(request)
-    meeting = get_meeting_for_user(request, pdf.minutes_queryset(), pk)
+    meeting = get_meeting_for_user(request, Meeting.objects.for_minutes(), pk)
     variant = ArchivedPdf.Variant.PUBLIC if public_only else ArchivedPdf.Variant.MEMBERS
     if meeting.is_confirmed:
         copy = next((c for c in meeting.archived_pdfs.all() if c.variant == variant), None)
@@ -277,7 +277,7 @@ def minutes_pdf(request, pk):
 def minutes_preview(request, pk):
     """The minutes as a page of the app, from the template the PDF is rendered from."""
     public_only = _public_only(request)
-    meeting = get_meeting_for_user(request, pdf.minutes_queryset(), pk)
+    meeting = get_meeting_for_user(request, Meeting.objects.for_minutes(), pk)
     return render(
         request,
         "protokolle/minutes_preview.html",

@@ -3,7 +3,7 @@ import copy
 import pytest
 from playwright.sync_api import expect
 
-from protokolle import exchange
+from protokolle import workflow
 from protokolle.models import ArchivedPdf, Meeting, Membership, Result
 from tests.factories import MembershipFactory, PersonFactory, UserFactory
 
@@ -32,14 +32,14 @@ def add_writer_and_member(body):
 
 @pytest.fixture
 def setup(reference_document):
-    draft = exchange.import_document(copy.deepcopy(reference_document))
+    draft = workflow.import_minutes(copy.deepcopy(reference_document))
     following = copy.deepcopy(reference_document)
     following["meeting"].update(number=9, date="2022-05-23", next_meeting=None)
     following["meeting"]["approves_minutes_of"] = []
     following["meeting"]["agenda"] = following["meeting"]["agenda"][:1]
     following["meeting"]["agenda"][0]["results"] = []
     following["meeting"]["agenda"][0]["title"] = "Begrüßung"
-    nine = exchange.import_document(following)
+    nine = workflow.import_minutes(following)
     add_writer_and_member(draft.body)
     return draft, nine
 
@@ -147,7 +147,7 @@ def test_the_archive_pages_are_accessible(page, live_server, reference_document)
             "due": "2022-04-30",
         }
     )
-    minutes = exchange.import_document(document)
+    minutes = workflow.import_minutes(document)
     writer = UserFactory(username="protokoll")
     MembershipFactory(body=minutes.body, person=PersonFactory(user=writer), role="minute_taker")
     log_in(page, live_server, "protokoll")

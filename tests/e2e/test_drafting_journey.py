@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from protokolle import exchange
+from protokolle import workflow
 from protokolle.models import (
     AgendaItem,
     Meeting,
@@ -27,7 +27,7 @@ def werkstatt(reference_document):
     """The 8th meeting (circulated, waiting for confirmation), a minute-taker and a member."""
     document = copy.deepcopy(reference_document)
     document["meeting"]["status"] = "circulated"
-    meeting = exchange.import_document(document)
+    meeting = workflow.import_minutes(document)
     writer = UserFactory(username="protokoll")
     MembershipFactory(
         body=meeting.body,

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from protokolle import exchange, workflow
+from protokolle import workflow
 from protokolle.models import AgendaItem, Response, Result
 from tests.factories import MembershipFactory, PersonFactory, UserFactory
 
@@ -40,7 +40,7 @@ def mail_link(live_server, message):
 def circulated(reference_document):
     document = copy.deepcopy(reference_document)
     document["meeting"]["approves_minutes_of"] = []
-    minutes = exchange.import_document(document)
+    minutes = workflow.import_minutes(document)
     writer, member = add_writer_and_member(minutes.body)
     workflow.circulate(minutes.pk, writer)
     return minutes, writer, member
@@ -107,7 +107,7 @@ def test_a_search_hit_opens_the_minutes_at_its_item_on_a_phone(
 ):
     document = copy.deepcopy(reference_document)
     document["meeting"]["status"] = "confirmed"
-    minutes = exchange.import_document(document)
+    minutes = workflow.import_minutes(document)
     member = UserFactory(username="mitglied")
     MembershipFactory(body=minutes.body, person=PersonFactory(user=member))
     page = phone(browser)

@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, meeting, format, public, output, **options):
         try:
-            loaded = pdf.meeting_for_minutes(meeting)
+            loaded = Meeting.objects.for_minutes().get(pk=meeting)
         except Meeting.DoesNotExist as exc:
             raise CommandError(f"there is no meeting with id {meeting}") from exc
         if format == "json":

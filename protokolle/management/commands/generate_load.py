@@ -194,10 +194,8 @@ class Command(BaseCommand):
         Result.objects.bulk_create(results, batch_size=2000)
         Participant.objects.bulk_create(participants, batch_size=2000)
         # Confirm last: the database refuses new rows under confirmed minutes.
-        from protokolle.pdf import minutes_queryset
-
         entries = []
-        for meeting in minutes_queryset().filter(pk__in=[m.pk for m in created]):
+        for meeting in Meeting.objects.for_minutes().filter(pk__in=[m.pk for m in created]):
             entries += entries_for(meeting)
         Meeting.objects.filter(pk__in=[m.pk for m in created]).update(
             status=Meeting.Status.CONFIRMED

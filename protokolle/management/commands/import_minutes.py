@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from protokolle import exchange, pdf
+from protokolle import exchange, pdf, workflow
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         try:
             if data.startswith(b"%PDF-"):
                 data = pdf.embedded_document(data)
-            meeting = exchange.import_document(exchange.parse(data))
+            meeting = workflow.import_minutes(exchange.parse(data))
         except exchange.DocumentError as error:
             for problem in error.problems:
                 self.stderr.write(problem)

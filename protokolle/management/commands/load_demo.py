@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
 
-from protokolle import exchange
+from protokolle import exchange, workflow
 from protokolle.models import Meeting, Membership, Person, Presenter
 
 DEMO_DOCUMENT = (
@@ -78,7 +78,7 @@ class Command(BaseCommand):
         existing = Meeting.objects.filter(
             body__name=document["body"]["name"], number=document["meeting"]["number"]
         ).first()
-        return existing or exchange.import_document(document)
+        return existing or workflow.import_minutes(document)
 
     def load_members(self, body):
         people = {}
