@@ -1,5 +1,9 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+from . import immutability
 
 
 class ProtokolleConfig(AppConfig):
@@ -8,8 +12,8 @@ class ProtokolleConfig(AppConfig):
     verbose_name = _("Minutes")
 
     def ready(self):
+        # Models and auditlog's registry need the app registry: Django's place is ready().
         from auditlog.registry import auditlog
-        from django.db.models.signals import post_migrate
 
         from . import models
 
@@ -32,10 +36,6 @@ class ProtokolleConfig(AppConfig):
 
 def _ensure_triggers(sender, using, plan=None, **kwargs):
     """Recreate the immutability triggers: a migration may have rebuilt a table."""
-    from django.db import connections
-
-    from . import immutability
-
     connection = connections[using]
     if "protokolle_meeting" in connection.introspection.table_names():
         immutability.ensure(connection)
