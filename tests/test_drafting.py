@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from protokolle import access, drafting, exchange, workflow
+from protokolle.editor import Editor
 from protokolle.models import (
     AgendaItem,
     Meeting,
@@ -820,7 +821,7 @@ def test_a_presenter_of_the_body_is_linked_and_completed(client, meeting, writer
 def test_the_editors_people_cost_one_query_however_many(meeting, django_assert_num_queries):
     for _n in range(20):
         MembershipFactory(body=meeting.body)
-    editor = drafting.Editor(meeting)
+    editor = Editor(meeting)
     with django_assert_num_queries(1):
         people = list(access.suggested_people(meeting.body))
     assert len(people) == len(editor.people) >= 20

@@ -12,6 +12,7 @@ from ..access import (
     can_write,
     get_meeting_for_user,
 )
+from ..editor import Editor, NotEditable, save_editor
 from ..forms import ApprovalForm
 from ..models import (
     Approval,
@@ -34,10 +35,10 @@ def meeting_edit(request, pk):
     status = 200
     if request.method == "POST":
         try:
-            editor, saved = drafting.save_editor(
+            editor, saved = save_editor(
                 meeting.pk, request.POST.copy(), request.FILES, request.user
             )
-        except drafting.NotEditable as error:
+        except NotEditable as error:
             messages.error(request, str(error))
             return redirect("protokolle:meeting_detail", pk=meeting.pk)
         if saved:
@@ -63,7 +64,7 @@ def meeting_edit(request, pk):
         status = 409 if editor.conflicts else 400
         meeting = editor.meeting
     else:
-        editor = drafting.Editor(meeting)
+        editor = Editor(meeting)
     return render(
         request,
         "protokolle/meeting_edit.html",
