@@ -65,17 +65,42 @@ class Editor:
     conflicts: list = field(default_factory=list)
 
     def __post_init__(self):
-        meeting = self.meeting
-        bound = self.data is not None
-        args = (self.data, self.files) if bound else ()
+        # The page's sections, one builder each. Unbound, the forms show the meeting
+        # as stored; bound, they carry the POST.
+        args = (self.data, self.files) if self.bound else ()
+        self._load_people()
+        self.meeting_form = self._meeting_form(args)
+        self.item_formset = self._item_formset(args)
+        self.presenter_formset = self._item_rows(
+            forms.PresenterFormSet, Presenter, "presenters", args
+        )
+        self.result_formset = self._item_rows(forms.ResultFormSet, Result, "results", args)
+        self.participant_formset = self._participant_formset(args)
+        self.attachment_formset = self._attachment_formset(args)
+
+    @property
+    def bound(self):
+        return self.data is not None
+
+    @property
+    def new_item_key(self):
+        return f"new-{len(self.items)}"
+
+    # --- the sections -------------------------------------------------------------------
+
+    def _load_people(self):
+        """The body's members (for attendance) and its people by name (for suggestions
+        and for linking a typed name)."""
         self.members = list(
-            Membership.objects.filter(body=meeting.body)
+            Membership.objects.filter(body=self.meeting.body)
             .select_related("person")
             .order_by("person__name")
         )
         # One query for every name lookup of the save and for the suggestions: the
         # body's people only. The oldest record of a name wins.
-        self.persons = {person.name: person for person in access.suggested_people(meeting.body)}
+        self.persons = {
+            person.name: person for person in access.suggested_people(self.meeting.body)
+        }
         self.person_names = sorted(self.persons)
         # For the editor's script: a known name fills organisation and function.
         self.people = [
@@ -86,71 +111,41 @@ class Editor:
             }
             for name in self.person_names
         ]
+
+    def _meeting_form(self, args):
+        """The meeting's details: number, date, times, place, chair, minute-taker, …"""
         # A copy: validating a ModelForm writes every posted field onto its instance,
         # and the save must apply only what this writer changed.
-        self.meeting_form = forms.MeetingForm(*args, instance=copy.copy(meeting), prefix="meeting")
+        return forms.MeetingForm(*args, instance=copy.copy(self.meeting), prefix="meeting")
 
-        self.items = list(AgendaItem.objects.filter(meeting=meeting))
+    def _item_formset(self, args):
+        """The agenda items, one blank item, and their outline: order, level, number."""
+        self.items = list(AgendaItem.objects.filter(meeting=self.meeting))
         outline = list(flatten_agenda(build_agenda(self.items)))
         self.outline = {item.pk: (index, item.depth) for index, item in enumerate(outline)}
         self.printed = {item.pk: item.printed_number for item in outline}
-        self.item_formset = forms.AgendaItemFormSet(
+        self.item_choices = self._item_choices(outline)
+        item_formset = forms.AgendaItemFormSet(
             *args,
             prefix="items",
-            queryset=AgendaItem.objects.filter(meeting=meeting).order_by("pk"),
+            queryset=AgendaItem.objects.filter(meeting=self.meeting).order_by("pk"),
             initial=[{"order": len(outline), "level": 0}],
         )
-        self.item_formset.extra = 1
-        # Where a row typed without JavaScript goes: each item, or the new item.
-        self.item_choices = [("", _("– choose the agenda item –"))]
-        self.item_choices += [
-            (str(item.pk), f"{item.printed_number} {item.title[:60]}") for item in outline
-        ]
-        self.item_choices.append((self.new_item_key, _("the new agenda item below")))
+        item_formset.extra = 1
+        if not self.bound:
+            for form in item_formset.initial_forms:
+                order, level = self.outline[form.instance.pk]
+                form.initial.update(order=order, level=level)
+        return item_formset
 
-        self.presenter_formset = self._rows(
-            forms.PresenterFormSet, Presenter, "presenters", bound, args
-        )
-        self.result_formset = self._rows(forms.ResultFormSet, Result, "results", bound, args)
+    def _item_choices(self, outline):
+        """Where a row typed without JavaScript goes: each item, or the new item."""
+        choices = [("", _("– choose the agenda item –"))]
+        choices += [(str(item.pk), f"{item.printed_number} {item.title[:60]}") for item in outline]
+        choices.append((self.new_item_key, _("the new agenda item below")))
+        return choices
 
-        participants = Participant.objects.filter(meeting=meeting).order_by("position", "pk")
-        listed = {p.name for p in participants}
-        extra = [
-            {
-                "name": m.person.name,
-                "organisation": m.person.organisation,
-                "function": m.person.function,
-                "voting": m.voting,
-            }
-            for m in self.members
-            if m.person.name not in listed and (m.end is None or m.end >= meeting.date)
-        ]
-        extra.append({"status": Participant.Status.GUEST})
-        participant_formset = modelformset_factory(
-            Participant,
-            form=forms.ParticipantForm,
-            formset=forms.EditorFormSet,
-            extra=len(extra),
-            can_delete=True,
-        )
-        self.participant_formset = participant_formset(
-            *args, prefix="participants", queryset=participants, initial=extra
-        )
-        self.attachment_formset = forms.AttachmentFormSet(
-            *args,
-            prefix="attachments",
-            queryset=Attachment.objects.filter(meeting=meeting).order_by("position", "pk"),
-            initial=[{}],
-        )
-        self.attachment_formset.extra = 1
-        if not bound:
-            self._set_outline_initials(outline)
-
-    @property
-    def new_item_key(self):
-        return f"new-{len(self.items)}"
-
-    def _rows(self, formset_class, model, prefix, bound, args):
+    def _item_rows(self, formset_class, model, prefix, args):
         """Presenters or results, and one blank row that names its item (for use without
         JavaScript; the script adds rows under each item instead)."""
         queryset = model.objects.filter(agenda_item__meeting=self.meeting).order_by(
@@ -158,7 +153,7 @@ class Editor:
         )
         rows = formset_class(*args, prefix=prefix, queryset=queryset, initial=[{"item_key": ""}])
         rows.extra = 1
-        if not bound:
+        if not self.bound:
             for form in rows.initial_forms:
                 form.initial["item_key"] = str(form.instance.agenda_item_id)
         for form in rows.extra_forms:
@@ -170,10 +165,47 @@ class Editor:
                 form.loose = True
         return rows
 
-    def _set_outline_initials(self, outline):
-        for form in self.item_formset.initial_forms:
-            order, level = self.outline[form.instance.pk]
-            form.initial.update(order=order, level=level)
+    def _participant_formset(self, args):
+        """Attendance: the people listed, a row for each member not yet listed (one click
+        takes them), and a blank row for a guest."""
+        participants = Participant.objects.filter(meeting=self.meeting).order_by("position", "pk")
+        listed = {p.name for p in participants}
+        extra = self._unlisted_members(listed)
+        extra.append({"status": Participant.Status.GUEST})
+        participant_formset = modelformset_factory(
+            Participant,
+            form=forms.ParticipantForm,
+            formset=forms.EditorFormSet,
+            extra=len(extra),
+            can_delete=True,
+        )
+        return participant_formset(
+            *args, prefix="participants", queryset=participants, initial=extra
+        )
+
+    def _unlisted_members(self, listed):
+        """Initial rows for the members on the meeting's date whose name is not listed."""
+        return [
+            {
+                "name": m.person.name,
+                "organisation": m.person.organisation,
+                "function": m.person.function,
+                "voting": m.voting,
+            }
+            for m in self.members
+            if m.person.name not in listed and (m.end is None or m.end >= self.meeting.date)
+        ]
+
+    def _attachment_formset(self, args):
+        """The attachments, and one blank row for an upload."""
+        attachment_formset = forms.AttachmentFormSet(
+            *args,
+            prefix="attachments",
+            queryset=Attachment.objects.filter(meeting=self.meeting).order_by("position", "pk"),
+            initial=[{}],
+        )
+        attachment_formset.extra = 1
+        return attachment_formset
 
     # --- grouping for the template -----------------------------------------------------
 
