@@ -1,40 +1,162 @@
-"""Who may read and who may write a body's minutes: decided here, asked everywhere."""
+"""Who may see what, and who may write: decided here, and only here.
+
+Views, search, templates and the workflow ask the functions below; nothing else
+looks at memberships, ``is_staff`` or ``is_superuser`` to decide a right.
+
+The rule
+--------
+A membership gives rights only while it is current: from its start to its end,
+both days included, either of them open (``Membership.is_active_on``). A former
+member, and one whose seat begins later, has no right from it at all, for
+reading as for writing.
+
+- Members of a body (any role) read its minutes: its meetings and their versions,
+  the members' version with the non-public items, in the pages, the PDF, the
+  preview and the search alike; its attachments, archive and tasks. They respond
+  to circulated minutes.
+- Minute-takers of a body also write its minutes: create a meeting, open the
+  editor and save, decide on earlier minutes, circulate, reopen, set a deadline,
+  mark tasks done.
+- Site staff (``is_staff``, not superuser) read every body's minutes exactly as a
+  member does: the members' version, non-public items included, in the pages,
+  PDF, preview AND search. They write only where they are a current
+  minute-taker.
+- Superusers read and write everywhere.
+- Responding is a member's own act: staff and superusers respond only where they
+  hold a current membership.
+- Everyone else, and anonymous or inactive users, read and write nothing. A
+  meeting they may not read answers 404: outsiders do not learn that it exists.
+
+Whoever reads a body's minutes reads its members' version. The public version is
+a variant a reader may ask for (``?version=public``); it exists only for public
+meetings.
+
+Every right is a query (the dates are compared in the database), so pages ask a
+fixed number of queries whatever the number of memberships.
+"""
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import Body, Meeting, Membership, Participant, Person, Presenter
+from .models import (
+    ArchivedPdf,
+    Attachment,
+    Body,
+    Meeting,
+    Membership,
+    MinutesVersion,
+    Participant,
+    Person,
+    Presenter,
+    SearchEntry,
+)
+
+# The query parameter that asks for a variant of the minutes (PDF and preview).
+VARIANT_PARAMETER = "version"
+
+
+# --- who the user is ---------------------------------------------------------------------
+
+
+def _signed_in(user):
+    return user.is_authenticated and user.is_active
+
+
+def _reads_everything(user):
+    """Staff and superusers read every body's minutes (see the rule above)."""
+    return _signed_in(user) and (user.is_staff or user.is_superuser)
+
+
+def _writes_everything(user):
+    return _signed_in(user) and user.is_superuser
+
+
+def current(day=None, prefix=""):
+    """A Q for memberships current on ``day`` (default today): start and end included.
+
+    ``prefix`` reaches memberships through a relation, e.g. ``"memberships__"``.
+    The same rule as ``Membership.is_active_on``, asked of the database.
+    """
+    day = day or timezone.localdate()
+    return (Q(**{f"{prefix}start__isnull": True}) | Q(**{f"{prefix}start__lte": day})) & (
+        Q(**{f"{prefix}end__isnull": True}) | Q(**{f"{prefix}end__gte": day})
+    )
+
+
+def current_memberships(user, day=None):
+    """The user's memberships that are current on ``day`` (default today)."""
+    if not _signed_in(user):
+        return Membership.objects.none()
+    return Membership.objects.filter(current(day), person__user=user)
+
+
+# --- bodies ------------------------------------------------------------------------------
+
+
+def member_bodies(user):
+    """The bodies in which ``user`` holds a current membership (any role)."""
+    return Body.objects.filter(pk__in=current_memberships(user).values("body"))
 
 
 def readable_bodies(user):
-    """The bodies whose minutes ``user`` may read (members, and site staff)."""
-    if not user.is_authenticated or not user.is_active:
+    """The bodies whose minutes ``user`` reads: current members', and every body for
+    staff and superusers."""
+    if not _signed_in(user):
         return Body.objects.none()
-    if user.is_staff or user.is_superuser:
+    if _reads_everything(user):
         return Body.objects.all()
-    return Body.objects.filter(memberships__person__user=user).distinct()
+    return member_bodies(user)
 
 
 def writable_bodies(user):
-    """The bodies whose drafts ``user`` edits."""
-    if not user.is_authenticated or not user.is_active:
+    """The bodies whose minutes ``user`` writes: current minute-takers', and every body
+    for superusers."""
+    if not _signed_in(user):
         return Body.objects.none()
-    if user.is_superuser:
+    if _writes_everything(user):
         return Body.objects.all()
-    return Body.objects.filter(
-        memberships__person__user=user, memberships__role=Membership.Role.MINUTE_TAKER
-    ).distinct()
+    takers = current_memberships(user).filter(role=Membership.Role.MINUTE_TAKER)
+    return Body.objects.filter(pk__in=takers.values("body"))
+
+
+def can_read(user, body):
+    """Whether ``user`` reads ``body``'s minutes (the members' version)."""
+    if _reads_everything(user):
+        return True
+    return current_memberships(user).filter(body=body).exists()
 
 
 def can_write(user, body):
-    """Minute-takers of the body, and site administrators, edit its drafts."""
-    if user.is_superuser:
+    """Whether ``user`` writes ``body``'s minutes: its current minute-takers, and
+    superusers. Every writing step asks this (editor, save, circulate, reopen,
+    decisions on earlier minutes, deadline, tasks)."""
+    if not _signed_in(user):
+        return False
+    if _writes_everything(user):
         return True
-    return Membership.objects.filter(
-        body=body, person__user=user, role=Membership.Role.MINUTE_TAKER
-    ).exists()
+    return current_memberships(user).filter(body=body, role=Membership.Role.MINUTE_TAKER).exists()
+
+
+def membership_of(user, body):
+    """The user's current membership in ``body``, or None: whom a response speaks for."""
+    return current_memberships(user).filter(body=body).select_related("person").first()
+
+
+def sees_raw_history(user):
+    """The raw audit log under a meeting's history: for those who open the administration."""
+    return _signed_in(user) and user.is_staff
+
+
+# --- meetings and what belongs to them ---------------------------------------------------
+
+
+def visible_meetings(user, queryset=None):
+    """The meetings of ``queryset`` (default: all) whose minutes ``user`` reads."""
+    queryset = Meeting.objects.all() if queryset is None else queryset
+    return queryset.filter(body__in=readable_bodies(user))
 
 
 def get_meeting_for_user(request, queryset, pk, *, write=False):
@@ -44,7 +166,7 @@ def get_meeting_for_user(request, queryset, pk, *, write=False):
     that a meeting exists), 403 to readers when ``write`` is asked.
     """
     try:
-        meeting = queryset.get(pk=pk, body__in=readable_bodies(request.user))
+        meeting = visible_meetings(request.user, queryset).get(pk=pk)
     except queryset.model.DoesNotExist as exc:
         raise Http404("no such meeting") from exc
     if write and not can_write(request.user, meeting.body):
@@ -52,17 +174,58 @@ def get_meeting_for_user(request, queryset, pk, *, write=False):
     return meeting
 
 
-def membership_of(user, body):
-    """The user's current membership in ``body``, or None."""
-    if not user.is_authenticated:
-        return None
-    today = timezone.localdate()
-    for membership in Membership.objects.filter(body=body, person__user=user).select_related(
-        "person"
-    ):
-        if membership.is_active_on(today):
-            return membership
-    return None
+def visible_versions(user):
+    """The circulated versions ``user`` reads: every version of the minutes they read."""
+    return MinutesVersion.objects.filter(meeting__body__in=readable_bodies(user))
+
+
+def visible_attachments(user):
+    """The attachments ``user`` may download: those of the minutes they read."""
+    return Attachment.objects.filter(meeting__body__in=readable_bodies(user))
+
+
+def visible_search_entries(user):
+    """The search entries ``user`` finds: of confirmed minutes they read.
+
+    Non-public entries included, as in the members' version of the PDF that every
+    reader gets (staff alike); drafts and circulated minutes are not searched.
+    """
+    return SearchEntry.objects.filter(
+        body__in=readable_bodies(user), meeting__status=Meeting.Status.CONFIRMED
+    )
+
+
+# --- variants of the minutes: members' or public -----------------------------------------
+
+
+def minutes_variants(meeting):
+    """The variants the minutes of ``meeting`` exist in: the members' version always,
+    the public version for public meetings only. A reader may ask for each."""
+    if meeting.public:
+        return [ArchivedPdf.Variant.MEMBERS, ArchivedPdf.Variant.PUBLIC]
+    return [ArchivedPdf.Variant.MEMBERS]
+
+
+def minutes_variant(meeting, asked=None):
+    """The variant a reader gets of ``meeting``'s minutes in PDF and preview.
+
+    ``asked`` is the ``?version=`` parameter: ``"public"`` asks for the public
+    version (404 for a meeting that has none); anything else is the members'
+    version, which every reader reads (staff alike).
+    """
+    if asked == ArchivedPdf.Variant.PUBLIC:
+        if ArchivedPdf.Variant.PUBLIC not in minutes_variants(meeting):
+            raise Http404(_("These minutes have no public version."))
+        return ArchivedPdf.Variant.PUBLIC
+    return ArchivedPdf.Variant.MEMBERS
+
+
+def requested_variant(request, meeting):
+    """``minutes_variant`` for the variant the request's query string asks for."""
+    return minutes_variant(meeting, request.GET.get(VARIANT_PARAMETER))
+
+
+# --- people ------------------------------------------------------------------------------
 
 
 def suggested_people(body):

@@ -16,7 +16,6 @@ from django.contrib.postgres.search import (
     SearchVectorField,
 )
 from django.db import connection
-from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -113,17 +112,11 @@ class Filters:
     person: str = ""
 
 
-def visible_entries(user, readable, member_of):
-    """Entries of confirmed minutes the user may see: non-public ones only for members."""
-    return SearchEntry.objects.filter(
-        Q(public=True) | Q(body__in=member_of),
-        body__in=readable,
-        meeting__status=Meeting.Status.CONFIRMED,
-    )
-
-
 def search(entries, words, filters):
-    """Hits for ``words`` among ``entries``, best first; each with a ``snippet``."""
+    """Hits for ``words`` among ``entries``, best first; each with a ``snippet``.
+
+    ``entries`` are those the user may find: ``access.visible_search_entries(user)``.
+    """
     if filters.bodies:
         entries = entries.filter(body__in=filters.bodies)
     if filters.year_from:

@@ -9,9 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import archive, search, tasks
-from ..access import can_write, readable_bodies
-from ..models import Body, Membership, Result, SearchEntry
+from .. import access, archive, search, tasks
+from ..models import Result, SearchEntry
 
 PAGE_SIZE = 25
 
@@ -24,9 +23,8 @@ def _int(value):
 
 
 def _bodies(request):
-    readable = readable_bodies(request.user)
     chosen = _int(request.GET.get("body"))
-    bodies = list(Body.objects.filter(pk__in=readable).order_by("name"))
+    bodies = list(access.readable_bodies(request.user).order_by("name"))
     selected = [b for b in bodies if b.pk == chosen]
     return bodies, selected
 
@@ -79,8 +77,7 @@ def archive_search(request):
     )
     page = None
     if words:
-        member_of = Membership.objects.filter(person__user=request.user).values("body")
-        entries = search.visible_entries(request.user, bodies, member_of)
+        entries = access.visible_search_entries(request.user)
         page = _page(request, search.search(entries, words, filters))
         for hit in page:
             hit.snippet = search.snippet(hit, words)
@@ -107,7 +104,7 @@ def task_list(request):
     if state not in (tasks.OPEN, tasks.OVERDUE, tasks.DONE, "all"):
         state = tasks.OPEN
     results = tasks.filter_state(tasks.task_results(selected or bodies), state)
-    writable = {b.pk for b in bodies if can_write(request.user, b)} if bodies else set()
+    writable = set(access.writable_bodies(request.user).values_list("pk", flat=True))
     return render(
         request,
         "protokolle/task_list.html",
@@ -126,9 +123,9 @@ def task_list(request):
 def task_toggle(request, pk, done):
     """Mark a task done or open again: minute-takers of its body and administrators."""
     result = get_object_or_404(
-        tasks.task_results(readable_bodies(request.user)), pk=pk, kind=Result.Kind.TASK
+        tasks.task_results(access.readable_bodies(request.user)), pk=pk, kind=Result.Kind.TASK
     )
-    if not can_write(request.user, result.agenda_item.meeting.body):
+    if not access.can_write(request.user, result.agenda_item.meeting.body):
         raise PermissionDenied
     if done:
         tasks.mark_done(result, request.user)

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from .. import drafting, workflow
-from ..access import can_write, get_meeting_for_user, readable_bodies
+from .. import access, drafting, workflow
+from ..access import get_meeting_for_user
 from ..forms import NewMeetingForm
 from ..models import Meeting
 
@@ -23,8 +23,8 @@ def meeting_new(request, body_pk):
     posted date; when that differs from the agenda the page showed (another date,
     or minutes circulated meanwhile), the page shows the new one instead of creating.
     """
-    body = get_object_or_404(readable_bodies(request.user), pk=body_pk)
-    if not can_write(request.user, body):
+    body = get_object_or_404(access.readable_bodies(request.user), pk=body_pk)
+    if not access.can_write(request.user, body):
         raise PermissionDenied
     if request.method == "POST":
         form = NewMeetingForm(request.POST, body=body)

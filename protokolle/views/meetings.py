@@ -11,20 +11,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import history, pdf, versions, workflow
-from ..access import (
-    can_write,
-    get_meeting_for_user,
-    membership_of,
-    readable_bodies,
-    writable_bodies,
-)
+from .. import access, history, pdf, versions, workflow
+from ..access import get_meeting_for_user
 from ..forms import CirculationForm, ResponseForm
 from ..models import (
     ArchivedPdf,
-    Attachment,
     Meeting,
-    Membership,
     MinutesVersion,
     Response,
     build_agenda,
@@ -37,13 +29,13 @@ from ..models import (
 def home(request):
     """The user's bodies with their meetings, and what waits for this user."""
     bodies = list(
-        readable_bodies(request.user)
+        access.readable_bodies(request.user)
         .order_by("name")
         .prefetch_related(
             Prefetch("meetings", queryset=Meeting.objects.order_by("-date", "-number"))
         )
     )
-    writable = set(writable_bodies(request.user).values_list("pk", flat=True))
+    writable = set(access.writable_bodies(request.user).values_list("pk", flat=True))
     meetings = [m for body in bodies for m in body.meetings.all()]
     circulated = [m for m in meetings if m.status == Meeting.Status.CIRCULATED]
     answered = set(
@@ -57,9 +49,7 @@ def home(request):
             ),
         ).values_list("meeting_id", flat=True)
     )
-    member_of = set(
-        Membership.objects.filter(person__user=request.user).values_list("body_id", flat=True)
-    )
+    member_of = set(access.member_bodies(request.user).values_list("pk", flat=True))
     return render(
         request,
         "protokolle/home.html",
@@ -99,10 +89,16 @@ def _int(value):
 
 def _detail_context(request, meeting, response_form=None, circulation_form=None):
     """What the read view shows of ``meeting``, loaded with ``Meeting.objects.for_minutes()``."""
-    membership = membership_of(request.user, meeting.body)
+    actions = workflow.allowed_actions(request.user, meeting)
+    can_respond = "respond" in actions
     minutes = pdf.context(meeting)
     items = minutes["items"]
-    versions = list(meeting.versions.select_related("created_by").order_by("-number"))
+    versions = list(
+        access.visible_versions(request.user)
+        .filter(meeting=meeting)
+        .select_related("created_by")
+        .order_by("-number")
+    )
     current = versions[0] if versions else None
     responses = list(
         meeting.responses.select_related("person", "version").order_by("-created_at", "-pk")
@@ -118,12 +114,12 @@ def _detail_context(request, meeting, response_form=None, circulation_form=None)
             corrections.setdefault(response.agenda_item_id, []).append(response)
     for item in items:
         item.corrections = corrections.get(item.pk, [])
-    # Every response answers a version, so ``current`` exists once there is one.
+    # Every response answers a version, so ``current`` exists once there is one. The
+    # user's own answers matter where they may respond (a current member: one person).
     latest_own = next(
-        (r for r in responses if membership and r.person_id == membership.person_id), None
+        (r for r in responses if can_respond and r.person.user_id == request.user.pk), None
     )
     own_current = latest_own if latest_own and latest_own.version_id == current.pk else None
-    can_respond = membership is not None and meeting.status == Meeting.Status.CIRCULATED
     response_form = response_form or ResponseForm(items=items)
     # A refused correction (no text) opens again where it was typed: at its item, or
     # the one for the whole minutes.
@@ -133,9 +129,9 @@ def _detail_context(request, meeting, response_form=None, circulation_form=None)
     hit_item = _int(request.GET.get("top")) if hit_words else None
     return {
         **minutes,
-        "can_edit": can_write(request.user, meeting.body),
-        "membership": membership,
-        "can_respond": can_respond,
+        "actions": actions,
+        "variants": access.minutes_variants(meeting),
+        "raw_history": access.sees_raw_history(request.user),
         "item_actions": (
             "protokolle/includes/item_correction.html" if can_respond or corrections else ""
         ),
@@ -234,7 +230,9 @@ def meeting_circulation(request, pk):
 def version_diff(request, pk, number):
     """What changed from the previous circulated version to this one."""
     meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
-    version = get_object_or_404(meeting.versions, number=number)
+    version = get_object_or_404(
+        access.visible_versions(request.user), meeting=meeting, number=number
+    )
     previous = meeting.versions.filter(number__lt=number).order_by("-number").first()
     changes = versions.diff(previous.document, version.document) if previous else None
     return render(
@@ -244,17 +242,13 @@ def version_diff(request, pk, number):
     )
 
 
-def _public_only(request):
-    return request.GET.get("version") == "public"
-
-
 @login_required
 @require_GET
 def minutes_pdf(request, pk):
     """The minutes as PDF: the stored archival copy once confirmed, rendered before."""
-    public_only = _public_only(request)
     meeting = get_meeting_for_user(request, Meeting.objects.for_minutes(), pk)
-    variant = ArchivedPdf.Variant.PUBLIC if public_only else ArchivedPdf.Variant.MEMBERS
+    variant = access.requested_variant(request, meeting)
+    public_only = variant == ArchivedPdf.Variant.PUBLIC
     if meeting.is_confirmed:
         copy = next((c for c in meeting.archived_pdfs.all() if c.variant == variant), None)
         if copy is None or not copy.file.storage.exists(copy.file.name):
@@ -276,12 +270,15 @@ def minutes_pdf(request, pk):
 @require_GET
 def minutes_preview(request, pk):
     """The minutes as a page of the app, from the template the PDF is rendered from."""
-    public_only = _public_only(request)
     meeting = get_meeting_for_user(request, Meeting.objects.for_minutes(), pk)
+    variant = access.requested_variant(request, meeting)
     return render(
         request,
         "protokolle/minutes_preview.html",
-        pdf.context(meeting, public_only=public_only),
+        {
+            **pdf.context(meeting, public_only=variant == ArchivedPdf.Variant.PUBLIC),
+            "variants": access.minutes_variants(meeting),
+        },
     )
 
 
@@ -290,9 +287,7 @@ def minutes_preview(request, pk):
 def attachment_download(request, pk):
     """An attachment's file, for those who may read its meeting; always as a download."""
     attachment = get_object_or_404(
-        Attachment.objects.select_related("meeting__body"),
-        pk=pk,
-        meeting__body__in=readable_bodies(request.user),
+        access.visible_attachments(request.user).select_related("meeting__body"), pk=pk
     )
     if not attachment.file:
         raise Http404(_("This attachment has no file."))
