@@ -1,5 +1,8 @@
+from auditlog.middleware import AuditlogMiddleware as BaseAuditlogMiddleware
 from django.conf import settings
 from django.utils import translation
+
+from .client_ip import client_ip
 
 
 class LanguageMiddleware:
@@ -23,3 +26,17 @@ class LanguageMiddleware:
             response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class AuditlogMiddleware(BaseAuditlogMiddleware):
+    """django-auditlog's middleware, recording the client's address as our proxies saw it.
+
+    Its own takes the left-most X-Forwarded-For entry, which any client can write,
+    even when no proxy stands in front of the app.
+    """
+
+    @staticmethod
+    def _get_remote_addr(request):
+        if settings.AUDITLOG_DISABLE_REMOTE_ADDR:
+            return None
+        return client_ip(request)

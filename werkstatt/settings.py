@@ -75,7 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # auditlog's own would record the left-most X-Forwarded-For entry, which the client writes.
+    "werkstatt.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as its documentation asks: it answers locked-out logins.
@@ -166,7 +167,22 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0"))
+
+# How many reverse proxies of ours stand in front of the app (README.md, "Running in
+# production"); the client's address is the entry the outermost one added to
+# X-Forwarded-For (werkstatt/client_ip.py). 0: the socket's address; the header is
+# ignored, since anyone can send it.
+PROXY_COUNT = os.environ.get("DJANGO_PROXY_COUNT", "0").strip() or "0"
+if not PROXY_COUNT.isdigit():
+    raise ImproperlyConfigured(
+        f"DJANGO_PROXY_COUNT must be the number of reverse proxies (0 or more), "
+        f"not {PROXY_COUNT!r}."
+    )
+PROXY_COUNT = int(PROXY_COUNT)
+# Lockouts count the client's address, not the proxy's. Not django-ipware: with its
+# proxy_count it finds no address in nginx's one-entry header, and it prefers a public
+# address anywhere in the chain over the client's private one.
+AXES_CLIENT_IP_CALLABLE = "werkstatt.client_ip.client_ip"
 
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_HOURS", "8")) * 3600
 SESSION_COOKIE_HTTPONLY = True
