@@ -6,6 +6,8 @@ import io
 import json
 import zipfile
 
+from django.utils.text import slugify
+
 from . import exchange, pdf
 from .models import Meeting
 
@@ -33,8 +35,44 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+# German letters written out as German readers expect, slashes as word breaks; slugify
+# then drops what is left.
+GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+GERMAN.update(str.maketrans({"ß": "ss", "ẞ": "SS", "/": " ", "\\": " "}))
+
+
+def folder_name(body):
+    """The body's folder in the ZIP: a readable ASCII slug, never a path of its own.
+
+    Body names are typed by people: "../../tmp" or "A/B" must not become folders
+    outside (or other than) the body's own. "Ausschuss für Straßen" becomes
+    "ausschuss-fuer-strassen"; a name with nothing left becomes "gremium-<id>".
+    """
+    return slugify(body.name.translate(GERMAN)) or f"gremium-{body.pk}"
+
+
+def entry_name(name):
+    """``name`` if it is a safe relative ZIP entry name, otherwise ArchiveError.
+
+    Unpacked anywhere, an entry must stay inside the folder it is unpacked to: no
+    absolute names, drive letters, backslashes, empty, "." or ".." segments.
+    """
+    parts = name.split("/")
+    if (
+        not name
+        or "\\" in name
+        or "\0" in name
+        or ":" in parts[0]
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise ArchiveError(f"{name!r} is not a safe name inside the archive; nothing was exported")
+    return name
+
+
 def write_zip(meetings, target, progress=None):
     """Write the stored PDFs, the JSON documents and manifest.csv / manifest.json.
+
+    Files go to ``<body slug>/<year>/``; every entry name is checked with entry_name.
 
     Every stored PDF is checked against its recorded SHA-256 first: a missing or
     changed file stops the export with ArchiveError instead of handing it over.
@@ -42,9 +80,14 @@ def write_zip(meetings, target, progress=None):
     """
     meetings = list(meetings)
     rows = []
+    written = set()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
 
         def add(name, data, meeting, kind):
+            name = entry_name(name)
+            if name in written:
+                raise ArchiveError(f"{name} would be written twice; nothing was exported")
+            written.add(name)
             bundle.writestr(name, data)
             rows.append(
                 {
@@ -60,7 +103,7 @@ def write_zip(meetings, target, progress=None):
             )
 
         for index, meeting in enumerate(meetings, start=1):
-            folder = f"{meeting.body.name}/{meeting.date:%Y}/"
+            folder = f"{folder_name(meeting.body)}/{meeting.date:%Y}/"
             for stored in meeting.archived_pdfs.all():
                 problem = pdf.verify(stored)
                 if problem:

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from protokolle import drafting, workflow
+from protokolle import archive, drafting, workflow
 from protokolle.models import ArchivedPdf, Meeting, Membership, Result, TaskDone
 
 from .factories import MembershipFactory, PersonFactory, UserFactory
@@ -368,3 +368,56 @@ def test_the_task_toggles_are_post_only(client, tasks_minutes):
     client.force_login(writer)
     task = Result.objects.get(text="Steckbrief überarbeiten")
     assert client.get(reverse("protokolle:task_done", args=[task.pk])).status_code == 405
+
+
+# --- names inside the ZIP (issue 12, finding 10) ----------------------------------------
+
+
+def test_a_body_name_cannot_lead_an_entry_out_of_the_archive_folder(reference_document, tmp_path):
+    minutes = confirmed_minutes(reference_document, body="../../../../tmp/zipslip")
+    target = tmp_path / "out.zip"
+
+    call_command("export_archive", "--body", minutes.body.name, "-o", str(target))
+
+    names = zipfile.ZipFile(target).namelist()
+    assert len(names) == 5  # members' and public PDF, JSON, manifest.csv, manifest.json
+    for name in names:
+        assert not name.startswith(("/", "\\")) and "\\" not in name
+        assert ".." not in name.split("/")
+    assert {name.split("/")[0] for name in names} == {
+        "tmp-zipslip",
+        "manifest.csv",
+        "manifest.json",
+    }
+    # Unpacked, everything stays inside the folder it is unpacked to.
+    unpacked = tmp_path / "unpacked"
+    for name in names:
+        assert (unpacked / name).resolve().is_relative_to(unpacked.resolve())
+
+
+@pytest.mark.parametrize(
+    ("body", "folder"),
+    [
+        (
+            "Ausschuss für Ökologie, Übergänge & Straßen",
+            "ausschuss-fuer-oekologie-uebergaenge-strassen",
+        ),
+        ("ÄRZTEKAMMER", "aerztekammer"),
+        ("…", "gremium-{pk}"),
+    ],
+)
+def test_archive_folders_are_readable_slugs_of_the_body(reference_document, body, folder):
+    minutes = confirmed_minutes(reference_document, body=body)
+    target = io.BytesIO()
+
+    archive.write_zip(archive.confirmed_meetings(body=minutes.body), target)
+
+    names = zipfile.ZipFile(target).namelist()
+    expected = folder.format(pk=minutes.body.pk)
+    assert all(name.startswith(f"{expected}/2022/") for name in names if "/" in name)
+
+
+@pytest.mark.parametrize("name", ["/etc/x", "a/../../x", "a\\..\\x", "a//x", "./x", "C:/x", ""])
+def test_no_entry_name_can_leave_the_archive_folder(name):
+    with pytest.raises(archive.ArchiveError):
+        archive.entry_name(name)
