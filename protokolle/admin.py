@@ -3,16 +3,24 @@
 A meeting's agenda items, with their presenters and results, participants,
 approvals and attachments are edited as nested inlines on the meeting's page.
 Confirmed minutes are shown read only: they never change.
+
+The status is never edited here: circulating, reopening and confirming are admin
+actions (and buttons on a meeting's page) that call ``workflow``, so that each
+leaves what the workflow leaves (a version, a confirmation date, the archived PDF,
+search entries).
 """
 
 import tempfile
 
 import nested_admin
-from django.contrib import admin
-from django.http import FileResponse
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import FileResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from . import archive
+from . import archive, workflow
 from .models import (
     AgendaItem,
     Approval,
@@ -167,6 +175,114 @@ def export_zip(modeladmin, request, queryset):
     return FileResponse(target, as_attachment=True, filename="protokolle-archiv.zip")
 
 
+# --- status changes: through the workflow only ----------------------------------------
+
+# Posted by the buttons on a meeting's page: the action then leads back to that page.
+FROM_CHANGE_PAGE = "_from_change_page"
+
+
+def _circulated(meeting, version):
+    """What circulating did, as (level, text): the version, and who was told by e-mail."""
+    notice = version.notice
+    values = {"meeting": meeting, "number": version.number}
+    if notice is None:
+        return messages.SUCCESS, _(
+            "%(meeting)s: version %(number)s is circulated and thereby confirmed."
+        ) % values
+    level = messages.SUCCESS
+    parts = [_("%(meeting)s: circulated as version %(number)s.") % values]
+    count = len(notice.recipients)
+    if notice.sent:
+        parts.append(
+            ngettext(
+                "%(count)s member was notified by e-mail.",
+                "%(count)s members were notified by e-mail.",
+                count,
+            )
+            % {"count": count}
+        )
+    elif notice.error:
+        level = messages.WARNING
+        parts.append(
+            ngettext(
+                "The e-mail to %(count)s member could not be sent (%(error)s); please tell "
+                "them yourself.",
+                "The e-mails to %(count)s members could not be sent (%(error)s); please tell "
+                "them yourself.",
+                count,
+            )
+            % {"count": count, "error": notice.error}
+        )
+    elif count:
+        parts.append(_("No e-mail has been sent yet."))
+    if not count:
+        parts.append(_("No member was notified by e-mail."))
+    if notice.without_address:
+        names = ", ".join(person.name for person in notice.without_address)
+        parts.append(_("Without an e-mail address and not notified: %(names)s.") % {"names": names})
+    return level, " ".join(str(part) for part in parts)
+
+
+def _reopened(meeting, _result):
+    return messages.SUCCESS, _("%(meeting)s: back in draft.") % {"meeting": meeting}
+
+
+def _confirmed_now(meeting, _result):
+    return messages.SUCCESS, _(
+        "%(meeting)s: confirmed; the PDF is archived and the minutes can be found in the search."
+    ) % {"meeting": meeting}
+
+
+def _transition(modeladmin, request, queryset, change, report):
+    """Run ``change(pk, user)`` of the workflow on each selected meeting, one by one.
+
+    Each meeting succeeds or fails on its own; the message names it either way.
+    """
+    meetings = list(queryset.select_related("body").order_by("body__name", "date", "number"))
+    for meeting in meetings:
+        try:
+            result = change(meeting.pk, request.user)
+        except workflow.WorkflowError as error:
+            modeladmin.message_user(
+                request,
+                _("%(meeting)s: %(error)s") % {"meeting": meeting, "error": error},
+                level=messages.ERROR,
+            )
+        else:
+            level, text = report(meeting, result)
+            modeladmin.message_user(request, text, level=level)
+    if request.POST.get(FROM_CHANGE_PAGE) and len(meetings) == 1:
+        opts = modeladmin.model._meta
+        return HttpResponseRedirect(
+            reverse(
+                f"{modeladmin.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                args=[meetings[0].pk],
+            )
+        )
+    return None
+
+
+@admin.action(description=_("Start circulation"), permissions=["change"])
+def circulate(modeladmin, request, queryset):
+    """draft → circulated: a numbered version, and the members are told after the commit."""
+    return _transition(modeladmin, request, queryset, workflow.circulate, _circulated)
+
+
+@admin.action(description=_("Back to draft"), permissions=["change"])
+def reopen(modeladmin, request, queryset):
+    """circulated → draft, to work in corrections."""
+    return _transition(modeladmin, request, queryset, workflow.reopen, _reopened)
+
+
+@admin.action(description=_("Record as confirmed"), permissions=["change"])
+def confirm(modeladmin, request, queryset):
+    """circulated → confirmed by a decision taken outside the app: dated, archived, indexed."""
+    return _transition(modeladmin, request, queryset, workflow.confirm, _confirmed_now)
+
+
+TRANSITIONS = {"circulate": circulate, "reopen": reopen, "confirm": confirm}
+
+
 @admin.register(Meeting)
 class MeetingAdmin(ConfirmedReadOnly, nested_admin.NestedModelAdmin):
     list_display = ["__str__", "body", "number", "date", "status", "public"]
@@ -175,7 +291,16 @@ class MeetingAdmin(ConfirmedReadOnly, nested_admin.NestedModelAdmin):
     date_hierarchy = "date"
     list_select_related = ["body"]
     autocomplete_fields = ["body", "chair_person", "minute_taker_person"]
-    readonly_fields = ["version", "created_at", "updated_at"]
+    # The status and what confirming sets change through the workflow only (see the actions).
+    readonly_fields = [
+        "status",
+        "circulation_deadline",
+        "confirmed_at",
+        "confirmed_by_circulation",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (
             None,
@@ -212,13 +337,47 @@ class MeetingAdmin(ConfirmedReadOnly, nested_admin.NestedModelAdmin):
                 ]
             },
         ),
-        (_("record"), {"fields": ["version", "created_at", "updated_at"]}),
+        (
+            _("record"),
+            {
+                "fields": [
+                    ("circulation_deadline", "confirmed_at", "confirmed_by_circulation"),
+                    ("version", "created_at", "updated_at"),
+                ]
+            },
+        ),
     ]
     inlines = [ParticipantInline, AgendaItemInline, ApprovalInline, AttachmentInline]
-    actions = [export_zip]
+    actions = [circulate, reopen, confirm, export_zip]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("body")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        meeting = self.get_object(request, unquote(object_id))
+        extra_context = {
+            **(extra_context or {}),
+            "workflow_buttons": self.workflow_buttons(request, meeting) if meeting else [],
+            "from_change_page": FROM_CHANGE_PAGE,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def workflow_buttons(self, request, meeting):
+        """(action name, label) of the transitions the user may start on ``meeting`` now.
+
+        The workflow decides; the admin's action permissions (change) apply on top,
+        as the buttons run the actions.
+        """
+        allowed = workflow.allowed_actions(request.user, meeting)
+        if "reopen" in allowed:
+            # workflow.confirm asks what reopen asks: circulated minutes and their writer.
+            allowed |= {"confirm"}
+        actions = self.get_actions(request)
+        return [
+            (name, action.short_description)
+            for name, action in TRANSITIONS.items()
+            if name in allowed and name in actions
+        ]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

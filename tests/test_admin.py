@@ -1,8 +1,23 @@
-import pytest
-from django.urls import reverse
+import re
 
-from protokolle import workflow
-from protokolle.models import Meeting
+import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+from django.core import mail
+from django.urls import reverse
+from django.utils import translation
+
+from protokolle import exchange, workflow
+from protokolle.models import (
+    ArchivedPdf,
+    Meeting,
+    Membership,
+    MinutesVersion,
+)
+
+from .conftest import row_counts
+from .factories import MembershipFactory, PersonFactory, UserFactory
+from .html_forms import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +93,251 @@ def test_the_admin_needs_a_login(client):
     response = client.get(reverse("admin:protokolle_meeting_changelist"))
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+# --- the status changes through the workflow only --------------------------------------
+
+
+def changelist():
+    return reverse("admin:protokolle_meeting_changelist")
+
+
+def change_page(meeting):
+    return reverse("admin:protokolle_meeting_change", args=[meeting.pk])
+
+
+def run_action(client, action, *objects, url=None, **extra):
+    return client.post(
+        url or changelist(),
+        {"action": action, "_selected_action": [obj.pk for obj in objects], **extra},
+    )
+
+
+def shown(response):
+    """The messages the admin queued for the user: [(level tag, text)]."""
+    return [(message.level_tag, str(message)) for message in get_messages(response.wsgi_request)]
+
+
+def named(meeting):
+    with translation.override("de"):
+        return str(meeting)
+
+
+def minute_taker(body):
+    user = UserFactory()
+    MembershipFactory(body=body, person=PersonFactory(user=user), role=Membership.Role.MINUTE_TAKER)
+    return user
+
+
+WORKFLOW_FIELDS = ["status", "circulation_deadline", "confirmed_at", "confirmed_by_circulation"]
+
+
+@pytest.mark.parametrize("page", ["change", "add"])
+def test_the_status_and_what_confirming_sets_are_read_only(admin_client, meeting, page):
+    url = change_page(meeting) if page == "change" else reverse("admin:protokolle_meeting_add")
+
+    response = admin_client.get(url)
+
+    fields = form_data(response.content, "meeting_form")
+    assert response.status_code == 200
+    assert "title" in fields
+    assert not set(WORKFLOW_FIELDS) & set(fields)
+    assert "Entwurf" in response.content.decode()
+
+
+def test_a_status_smuggled_into_the_change_form_changes_nothing(admin_client, meeting):
+    fields = form_data(admin_client.get(change_page(meeting)).content, "meeting_form")
+    fields.update(
+        title="Geändert",
+        status="confirmed",
+        confirmed_at="2022-04-01 10:00:00",
+        confirmed_by_circulation="on",
+        circulation_deadline="2099-01-31",
+    )
+
+    response = admin_client.post(change_page(meeting), fields)
+
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    saved = Meeting.objects.values(*WORKFLOW_FIELDS, "title").get(pk=meeting.pk)
+    assert saved == {
+        "title": "Geändert",
+        "status": "draft",
+        "circulation_deadline": None,
+        "confirmed_at": None,
+        "confirmed_by_circulation": False,
+    }
+    assert not ArchivedPdf.objects.exists()
+    assert not MinutesVersion.objects.exists()
+
+
+def test_a_new_meeting_is_a_draft_whatever_is_posted(admin_client, meeting):
+    add = reverse("admin:protokolle_meeting_add")
+    fields = form_data(admin_client.get(add).content, "meeting_form")
+    fields.update(body=meeting.body.pk, number="99", date="2022-06-01", status="circulated")
+
+    response = admin_client.post(add, fields)
+
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    created = Meeting.objects.get(body=meeting.body, number=99)
+    assert created.status == Meeting.Status.DRAFT
+    assert not created.versions.exists()
+
+
+def test_circulating_in_the_admin_leaves_a_version_and_tells_the_members(
+    admin_client, admin_user, meeting, django_capture_on_commit_callbacks
+):
+    MembershipFactory(body=meeting.body, person=PersonFactory(email="mitglied@example.org"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(admin_client, "circulate", meeting)
+
+    assert response.status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.CIRCULATED
+    version = MinutesVersion.objects.get(meeting=meeting)
+    assert (version.number, version.created_by) == (1, admin_user)
+    assert version.document == exchange.export_document(
+        Meeting.objects.for_export().get(pk=meeting.pk)
+    )
+    assert [message.to for message in mail.outbox] == [["mitglied@example.org"]]
+    [(level, text)] = shown(response)
+    assert level == "success"
+    assert named(meeting) in text
+
+
+def test_reopening_in_the_admin_returns_the_minutes_to_draft(admin_client, admin_user, meeting):
+    workflow.circulate(meeting.pk, admin_user)
+
+    response = run_action(admin_client, "reopen", meeting)
+
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.DRAFT
+    assert MinutesVersion.objects.filter(meeting=meeting).count() == 1
+    assert [level for level, _text in shown(response)] == ["success"]
+
+
+def test_confirming_in_the_admin_leaves_what_the_workflow_leaves(
+    admin_client, admin_user, meeting, confirmed_other
+):
+    workflow.circulate(meeting.pk, admin_user)
+
+    response = run_action(admin_client, "confirm", meeting)
+
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.CONFIRMED
+    assert meeting.confirmed_at is not None
+    assert not meeting.confirmed_by_circulation
+
+    def left(minutes):
+        return (
+            sorted(minutes.archived_pdfs.values_list("variant", flat=True)),
+            sorted(minutes.search_entries.values_list("kind", "text")),
+        )
+
+    # The same minutes, confirmed by the workflow itself (as imported confirmed minutes).
+    assert left(meeting) == left(confirmed_other)
+    assert meeting.archived_pdfs.exists()
+    assert meeting.search_entries.exists()
+    [(level, text)] = shown(response)
+    assert level == "success"
+    assert named(meeting) in text
+
+
+def test_a_refused_transition_names_the_meeting_and_changes_nothing(
+    admin_client, admin_user, meeting
+):
+    with translation.override("de"), pytest.raises(workflow.WorkflowError) as refusal:
+        workflow.confirm(meeting.pk, admin_user)  # the workflow's own words for it
+    before = row_counts()
+
+    response = run_action(admin_client, "confirm", meeting)
+
+    assert response.status_code == 302
+    assert row_counts() == before
+    saved = Meeting.objects.values(*WORKFLOW_FIELDS).get(pk=meeting.pk)
+    assert saved == {
+        "status": "draft",
+        "circulation_deadline": None,
+        "confirmed_at": None,
+        "confirmed_by_circulation": False,
+    }
+    [(level, text)] = shown(response)
+    assert level == "error"
+    assert named(meeting) in text
+    assert str(refusal.value) in text
+
+
+def test_each_selected_meeting_succeeds_or_fails_on_its_own(admin_client, meeting, confirmed_other):
+    response = run_action(admin_client, "circulate", meeting, confirmed_other)
+
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.CIRCULATED
+    reported = shown(response)
+    assert len(reported) == 2
+    assert any(level == "success" and named(meeting) in text for level, text in reported)
+    assert any(level == "error" and named(confirmed_other) in text for level, text in reported)
+
+
+def test_only_the_bodys_minute_takers_change_the_status_in_the_admin(client, meeting):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_meeting", "change_meeting"])
+    )
+    client.force_login(staff)
+
+    response = run_action(client, "circulate", meeting)
+
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.DRAFT
+    assert not MinutesVersion.objects.exists()
+    [(level, text)] = shown(response)
+    assert level == "error"
+    assert named(meeting) in text
+
+
+def test_the_minute_taker_may_circulate_through_the_admin(client, meeting):
+    writer = minute_taker(meeting.body)
+    writer.is_staff = True
+    writer.save()
+    writer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_meeting", "change_meeting"])
+    )
+    client.force_login(writer)
+
+    run_action(client, "circulate", meeting)
+
+    assert MinutesVersion.objects.get(meeting=meeting).created_by == writer
+
+
+def buttons(client, meeting):
+    page = client.get(change_page(meeting)).content.decode()
+    return re.findall(r'<button type="submit" class="button" name="action" value="(\w+)"', page)
+
+
+def test_the_meeting_page_offers_the_transitions_that_are_possible_now(
+    admin_client, admin_user, meeting, confirmed_other
+):
+    assert buttons(admin_client, meeting) == ["circulate"]
+    workflow.circulate(meeting.pk, admin_user)
+    assert buttons(admin_client, meeting) == ["reopen", "confirm"]
+    assert buttons(admin_client, confirmed_other) == []
+
+
+def test_a_button_on_the_meeting_page_runs_the_action_and_leads_back(admin_client, meeting):
+    response = run_action(admin_client, "circulate", meeting, _from_change_page="1")
+
+    assert response.status_code == 302
+    assert response["Location"] == change_page(meeting)
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.CIRCULATED
+
+
+def test_no_buttons_for_a_minute_taker_who_may_only_view_meetings_in_the_admin(client, meeting):
+    writer = minute_taker(meeting.body)
+    writer.is_staff = True
+    writer.save()
+    writer.user_permissions.add(Permission.objects.get(codename="view_meeting"))
+    client.force_login(writer)
+
+    assert client.get(change_page(meeting)).status_code == 200
+    assert buttons(client, meeting) == []
