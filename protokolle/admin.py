@@ -7,7 +7,8 @@ Confirmed minutes are shown read only: they never change.
 The status is never edited here: circulating, reopening and confirming are admin
 actions (and buttons on a meeting's page) that call ``workflow``, so that each
 leaves what the workflow leaves (a version, a confirmation date, the archived PDF,
-search entries).
+search entries). People and user accounts that confirmed minutes refer to cannot
+be deleted: the minutes would have to change.
 """
 
 import tempfile
@@ -15,12 +16,17 @@ import tempfile
 import nested_admin
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.db.models.deletion import get_candidate_relations_to_delete
 from django.http import FileResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import archive, workflow
+from . import archive, immutability, workflow
 from .models import (
     AgendaItem,
     Approval,
@@ -59,6 +65,116 @@ class ConfirmedReadOnlyInline(ConfirmedReadOnly):
         return not _confirmed(obj) and super().has_add_permission(request, obj)
 
 
+# --- people and accounts that confirmed minutes refer to -------------------------------
+
+
+def _minutes_lookup(model):
+    """How a row of ``model`` reaches the minutes it belongs to, if the triggers guard it.
+
+    The same tables as the triggers (``immutability``): meetings, the rows of a
+    meeting, the rows of one of its agenda items. None for every other model.
+    """
+    if model is Meeting:
+        return "pk"
+    if model._meta.db_table in immutability.MEETING_CHILDREN:
+        return "meeting"
+    if model._meta.db_table in immutability.ITEM_CHILDREN:
+        return "agenda_item__meeting"
+    return None
+
+
+def confirmed_minutes_referring_to(model, pks, _passed=frozenset()):
+    """{pk → pks of the confirmed meetings whose rows refer to that ``model`` object}.
+
+    Deleting such an object would set those references to NULL or delete the rows
+    that hold them (or PROTECT refuses it), and the triggers refuse any change to
+    confirmed minutes. Every relation counts except DO_NOTHING; a CASCADE into an
+    unguarded model (a person's memberships) is followed, so minutes that are
+    reached further down are found too.
+    """
+    found = {}
+    if not pks:
+        return found
+    passed = _passed | {model}
+    # The relations the deletion collector follows (hidden ones, related_name="+", too).
+    for relation in get_candidate_relations_to_delete(model._meta):
+        field = relation.field
+        if field.remote_field.on_delete is models.DO_NOTHING:
+            continue
+        related = relation.related_model
+        rows = related._base_manager.filter(**{f"{field.name}__in": pks})
+        lookup = _minutes_lookup(related)
+        if lookup:
+            status = "status" if lookup == "pk" else f"{lookup}__status"
+            pairs = rows.filter(**{status: Meeting.Status.CONFIRMED}).values_list(
+                field.attname, lookup
+            )
+        elif field.remote_field.on_delete is models.CASCADE and related not in passed:
+            origin = dict(rows.values_list("pk", field.attname))
+            deeper = confirmed_minutes_referring_to(related, list(origin), passed)
+            pairs = [
+                (origin[pk], meeting) for pk, meetings in deeper.items() for meeting in meetings
+            ]
+        else:
+            continue
+        for pk, meeting in pairs:
+            found.setdefault(pk, set()).add(meeting)
+    return found
+
+
+class KeepsConfirmedMinutesWhole:
+    """Refuse deleting what confirmed minutes refer to, and name the minutes.
+
+    The minutes join Django's "protected" objects: the delete page and the bulk
+    "delete selected" action then list them and offer no way to go on (instead of
+    a server error when the triggers refuse the change). What only drafts refer to
+    is deleted as before.
+    """
+
+    def get_deleted_objects(self, objs, request):
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        objs = list(objs)
+        referring = confirmed_minutes_referring_to(self.model, [obj.pk for obj in objs])
+        if not referring:
+            return to_delete, model_count, perms_needed, protected
+        minutes = {
+            meeting.pk: meeting
+            for meeting in Meeting.objects.filter(pk__in=set().union(*referring.values()))
+            .select_related("body")
+            .order_by("body__name", "date", "number")
+        }
+        protected = [*protected, *(self._minutes_link(meeting) for meeting in minutes.values())]
+        for obj in objs:
+            if obj.pk in referring:
+                names = "; ".join(str(minutes[pk]) for pk in minutes if pk in referring[obj.pk])
+                self.message_user(
+                    request,
+                    _(
+                        "“%(object)s” cannot be deleted: confirmed minutes refer to it, and "
+                        "confirmed minutes never change (%(minutes)s)."
+                    )
+                    % {"object": obj, "minutes": names},
+                    level=messages.ERROR,
+                )
+        return to_delete, model_count, perms_needed, protected
+
+    def _minutes_link(self, meeting):
+        url = reverse(f"{self.admin_site.name}:protokolle_meeting_change", args=[meeting.pk])
+        return format_html(
+            '{}: <a href="{}">{}</a>', _("Confirmed minutes (unchangeable)"), url, meeting
+        )
+
+
+User = get_user_model()
+# django.contrib.auth.admin registered its UserAdmin on import; ours adds the refusal.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(KeepsConfirmedMinutesWhole, auth_admin.UserAdmin):
+    pass
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
@@ -73,7 +189,7 @@ class BodyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(KeepsConfirmedMinutesWhole, admin.ModelAdmin):
     list_display = ["name", "organisation", "function", "email", "user"]
     search_fields = ["name", "organisation", "function", "email"]
     list_filter = ["memberships__body"]

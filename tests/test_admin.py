@@ -1,7 +1,7 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
@@ -9,10 +9,15 @@ from django.utils import translation
 
 from protokolle import exchange, workflow
 from protokolle.models import (
+    Approval,
     ArchivedPdf,
     Meeting,
     Membership,
     MinutesVersion,
+    Participant,
+    Person,
+    Presenter,
+    Response,
 )
 
 from .conftest import row_counts
@@ -330,6 +335,189 @@ def test_a_button_on_the_meeting_page_runs_the_action_and_leads_back(admin_clien
     assert response["Location"] == change_page(meeting)
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.CIRCULATED
+
+
+# --- people and accounts that confirmed minutes refer to -------------------------------
+
+
+def confirm_through_the_workflow(meeting, writer):
+    workflow.circulate(meeting.pk, writer)
+    workflow.confirm(meeting.pk, writer)
+    return Meeting.objects.get(pk=meeting.pk)
+
+
+def refer_to_person(meeting, person, how):
+    """Let the draft ``meeting`` refer to ``person`` the way ``how`` names."""
+    if how in ("chair", "minute_taker"):
+        Meeting.objects.filter(pk=meeting.pk).update(**{f"{how}_person": person})
+    elif how == "participant":
+        Participant.objects.create(meeting=meeting, position=0, name=person.name, person=person)
+    elif how == "presenter":
+        presenter = Presenter.objects.filter(agenda_item__meeting=meeting).first()
+        presenter.person = person
+        presenter.save()
+
+
+PERSON_REFERENCES = ["chair", "minute_taker", "participant", "presenter", "response"]
+
+
+@pytest.fixture
+def minutes_referring_to(meeting):
+    """Confirm ``meeting`` through the workflow, referring to ``person`` as ``how`` says."""
+
+    def confirmed_referring_to(person, how):
+        writer = minute_taker(meeting.body)
+        refer_to_person(meeting, person, how)
+        if how == "response":
+            person.user = person.user or UserFactory()
+            person.save()
+            MembershipFactory(body=meeting.body, person=person)
+            workflow.circulate(meeting.pk, writer)
+            workflow.respond(meeting.pk, person.user, Response.Kind.AGREE)
+            workflow.confirm(meeting.pk, writer)
+            return Meeting.objects.get(pk=meeting.pk)
+        return confirm_through_the_workflow(meeting, writer)
+
+    return confirmed_referring_to
+
+
+def person_delete_page(person):
+    return reverse("admin:protokolle_person_delete", args=[person.pk])
+
+
+def assert_refused_naming(response, minutes):
+    assert response.status_code == 200
+    protected = " ".join(str(entry) for entry in response.context["protected"])
+    assert named(minutes) in protected
+    assert change_page(minutes) in protected
+    assert any(level == "error" and named(minutes) in text for level, text in shown(response)), (
+        shown(response)
+    )
+
+
+@pytest.mark.parametrize("how", PERSON_REFERENCES)
+def test_a_person_that_confirmed_minutes_refer_to_cannot_be_deleted(
+    admin_client, minutes_referring_to, how
+):
+    person = PersonFactory(name="Sven Guntermann")
+    minutes = minutes_referring_to(person, how)
+    before = row_counts()
+
+    page = admin_client.get(person_delete_page(person))
+    posted = admin_client.post(person_delete_page(person), {"post": "yes"})
+
+    assert_refused_naming(page, minutes)
+    assert_refused_naming(posted, minutes)
+    assert row_counts() == before
+    assert Person.objects.filter(pk=person.pk).exists()
+
+
+@pytest.mark.parametrize("how", ["chair", "participant"])
+def test_bulk_delete_refuses_people_that_confirmed_minutes_refer_to(
+    admin_client, minutes_referring_to, how
+):
+    person = PersonFactory()
+    other = PersonFactory()
+    minutes = minutes_referring_to(person, how)
+    before = row_counts()
+
+    response = run_action(
+        admin_client,
+        "delete_selected",
+        person,
+        other,
+        url=reverse("admin:protokolle_person_changelist"),
+        post="yes",
+    )
+
+    assert_refused_naming(response, minutes)
+    assert row_counts() == before
+    assert Person.objects.filter(pk__in=[person.pk, other.pk]).count() == 2
+
+
+@pytest.mark.parametrize("how", ["chair", "minute_taker", "participant", "presenter"])
+def test_a_person_that_only_drafts_refer_to_is_deleted_as_before(admin_client, meeting, how):
+    person = PersonFactory()
+    refer_to_person(meeting, person, how)
+
+    response = admin_client.post(person_delete_page(person), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Person.objects.filter(pk=person.pk).exists()
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.DRAFT
+
+
+def user_delete_page(user):
+    return reverse("admin:auth_user_delete", args=[user.pk])
+
+
+@pytest.fixture
+def minutes_by_user(meeting, reference_document):
+    """Confirmed minutes that refer to ``user`` as ``how`` says, made through the workflow."""
+
+    def confirmed_by(user, how):
+        writer = minute_taker(meeting.body)
+        if how == "version":  # MinutesVersion.created_by
+            return confirm_through_the_workflow(meeting, user)
+        if how == "response":  # Response.user
+            MembershipFactory(body=meeting.body, person=PersonFactory(user=user))
+            workflow.circulate(meeting.pk, writer)
+            workflow.respond(meeting.pk, user, Response.Kind.AGREE)
+            workflow.confirm(meeting.pk, writer)
+            return Meeting.objects.get(pk=meeting.pk)
+        # Approval.recorded_by: the deciding meeting, confirmed later, holds the record.
+        workflow.circulate(meeting.pk, writer)
+        reference_document["meeting"].update(number=9, date="2022-05-23")
+        deciding = workflow.import_minutes(reference_document)
+        workflow.record_approval(deciding.pk, meeting.pk, Approval.Outcome.APPROVED, user)
+        return confirm_through_the_workflow(deciding, writer)
+
+    return confirmed_by
+
+
+@pytest.mark.parametrize("how", ["version", "response", "approval"])
+def test_a_user_that_confirmed_minutes_refer_to_cannot_be_deleted(
+    admin_client, minutes_by_user, how
+):
+    user = UserFactory(is_superuser=True, is_staff=True)
+    minutes = minutes_by_user(user, how)
+    before = row_counts()
+
+    page = admin_client.get(user_delete_page(user))
+    posted = admin_client.post(user_delete_page(user), {"post": "yes"})
+    bulk = run_action(
+        admin_client,
+        "delete_selected",
+        user,
+        url=reverse("admin:auth_user_changelist"),
+        post="yes",
+    )
+
+    for response in (page, posted, bulk):
+        assert_refused_naming(response, minutes)
+    assert row_counts() == before
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_a_user_that_only_drafts_refer_to_is_deleted_as_before(admin_client, meeting):
+    user = UserFactory(is_superuser=True, is_staff=True)
+    workflow.circulate(meeting.pk, user)
+    workflow.reopen(meeting.pk, user)
+    other = UserFactory()
+
+    response = run_action(
+        admin_client,
+        "delete_selected",
+        user,
+        other,
+        url=reverse("admin:auth_user_changelist"),
+        post="yes",
+    )
+
+    assert response.status_code == 302
+    assert not User.objects.filter(pk__in=[user.pk, other.pk]).exists()
+    assert MinutesVersion.objects.get(meeting=meeting).created_by is None
 
 
 def test_no_buttons_for_a_minute_taker_who_may_only_view_meetings_in_the_admin(client, meeting):
