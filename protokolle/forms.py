@@ -19,8 +19,13 @@ from .models import AgendaItem, Approval, Attachment, Meeting, Participant, Pres
 
 JINJA2_RENDERER = Jinja2()
 MAX_LEVEL = 3
-# Vote counts fit every database's integer column.
-MAX_COUNT = 2**31 - 1
+# Vote counts: no body has this many members. (Far below the 2**31 - 1 that an
+# integer column holds on PostgreSQL; beyond it the save failed with a DataError.)
+MAX_VOTES = 100_000
+VOTE_ERRORS = {
+    "min_value": _("A vote count cannot be negative."),
+    "max_value": _("At most %(limit_value)s votes: no body has more members."),
+}
 # Explicit upload limit for attachments (the production issue adds type checks).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -432,12 +437,17 @@ class PresenterForm(ItemKeyMixin, RowForm):
             self.fields[name].widget.attrs["placeholder"] = text
 
 
-class ResultForm(ItemKeyMixin, RowForm):
-    vote_yes = forms.IntegerField(label=_("yes"), required=False, min_value=0, max_value=MAX_COUNT)
-    vote_no = forms.IntegerField(label=_("no"), required=False, min_value=0, max_value=MAX_COUNT)
-    vote_abstain = forms.IntegerField(
-        label=_("abstentions"), required=False, min_value=0, max_value=MAX_COUNT
+def vote_count(label):
+    """A vote count: empty, or a whole number from 0 to MAX_VOTES."""
+    return forms.IntegerField(
+        label=label, required=False, min_value=0, max_value=MAX_VOTES, error_messages=VOTE_ERRORS
     )
+
+
+class ResultForm(ItemKeyMixin, RowForm):
+    vote_yes = vote_count(_("yes"))
+    vote_no = vote_count(_("no"))
+    vote_abstain = vote_count(_("abstentions"))
 
     class Meta:
         model = Result
@@ -512,6 +522,17 @@ class AttachmentForm(RowForm):
     class Meta:
         model = Attachment
         fields = ["name", "file"]
+        # A plain file input: Django's clearable one links the stored file under
+        # MEDIA_URL, which is not served (attachments download through an
+        # access-checked view, linked by the editor's template).
+        widgets = {"file": forms.FileInput}
+
+    def lost_upload(self):
+        """The name of a file chosen in a submit that saved nothing, the file itself
+        being fine: browsers do not send it again, so it must be chosen again."""
+        if not self.is_bound or self.errors.get("file"):
+            return ""
+        return getattr(self.files.get(self.add_prefix("file")), "name", "") or ""
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
@@ -567,6 +588,12 @@ class AgendaFormSet(EditorFormSet):
             printed[number] = form
 
 
+class AttachmentRows(EditorFormSet):
+    def lost_uploads(self):
+        """Files chosen in this submit that must be chosen again (see AttachmentForm)."""
+        return [name for form in self.forms if (name := form.lost_upload())]
+
+
 def outline_numbers(forms_in_order):
     """Printed numbers of an outline of item forms, as ``build_agenda`` would print them."""
     return wording.outline_numbers(
@@ -582,7 +609,7 @@ AgendaItemFormSet = formset(AgendaItem, AgendaItemForm, AgendaFormSet)
 PresenterFormSet = formset(Presenter, PresenterForm)
 ResultFormSet = formset(Result, ResultForm)
 ParticipantFormSet = formset(Participant, ParticipantForm)
-AttachmentFormSet = formset(Attachment, AttachmentForm)
+AttachmentFormSet = formset(Attachment, AttachmentForm, AttachmentRows)
 
 
 # --- the workflow -----------------------------------------------------------------------
@@ -637,9 +664,9 @@ class ApprovalForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Decision"), choices=Approval.Outcome.choices, widget=forms.RadioSelect
     )
-    yes = forms.IntegerField(label=_("yes"), required=False, min_value=0)
-    no = forms.IntegerField(label=_("no"), required=False, min_value=0)
-    abstain = forms.IntegerField(label=_("abstentions"), required=False, min_value=0)
+    yes = vote_count(_("yes"))
+    no = vote_count(_("no"))
+    abstain = vote_count(_("abstentions"))
     vote_text = forms.CharField(label=_("vote as text"), required=False, max_length=200)
     note = forms.CharField(label=_("note"), required=False, max_length=500)
 
