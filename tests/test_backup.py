@@ -1,4 +1,5 @@
 import copy
+import hashlib
 import json
 
 import pytest
@@ -103,3 +104,176 @@ def test_backup_refuses_a_folder_that_is_not_empty(records, tmp_path):
     (tmp_path / "old.txt").write_text("x")
     with pytest.raises(CommandError, match="not empty"):
         call_command("backup", "-o", str(tmp_path))
+
+
+# --- signed backups (issue 12, finding 8) ----------------------------------------------
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(target):
+    return json.loads((target / "manifest.json").read_text())
+
+
+def write_manifest(target, manifest):
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def members_pdf(target):
+    data = json.loads((target / "data.json").read_text())
+    row = next(
+        entry
+        for entry in data
+        if entry["model"] == "protokolle.archivedpdf" and entry["fields"]["variant"] == "members"
+    )
+    return row["fields"]["file"]
+
+
+def old_style(target):
+    """Turn a backup into one made before backups were signed."""
+    manifest = read_manifest(target)
+    manifest["format"] = "werkstatt-protokolle-backup/1"
+    for key in ("signature", "key_id", "created"):
+        manifest.pop(key, None)
+    write_manifest(target, manifest)
+
+
+def test_the_manifest_is_signed_over_every_file(records, tmp_path):
+    target = tmp_path / "backup"
+    call_command("backup", "-o", str(target))
+    manifest = read_manifest(target)
+    assert manifest["format"] == "werkstatt-protokolle-backup/2"
+    assert len(manifest["signature"]) == 64
+    assert manifest["files"]["data.json"] == sha256((target / "data.json").read_bytes())
+
+
+def test_restore_refuses_changed_minutes_whose_hash_was_recomputed(records, tmp_path, media_root):
+    target = tmp_path / "backup"
+    call_command("backup", "-o", str(target))
+    data = target / "data.json"
+    data.write_text(data.read_text().replace("Revierwende", "Revierende"))
+    manifest = read_manifest(target)
+    manifest["files"]["data.json"] = sha256(data.read_bytes())
+    write_manifest(target, manifest)
+    wipe(media_root)
+
+    with pytest.raises(CommandError, match="manifest.json was changed after it was signed"):
+        call_command("restore", str(target))
+
+    assert not Meeting.objects.exists()
+    assert not any(path.is_file() for path in media_root.rglob("*"))
+
+
+def test_restore_refuses_a_forged_pdf_with_its_hash_in_both_files(records, tmp_path, media_root):
+    target = tmp_path / "backup"
+    call_command("backup", "-o", str(target))
+    name = members_pdf(target)
+    pdf_path = target / "files" / name
+    old_digest = sha256(pdf_path.read_bytes())
+    pdf_path.write_bytes(b"%PDF-1.7 forged minutes")
+    new_digest = sha256(pdf_path.read_bytes())
+    data = target / "data.json"
+    data.write_text(data.read_text().replace(old_digest, new_digest))
+    manifest = read_manifest(target)
+    manifest["files"]["data.json"] = sha256(data.read_bytes())
+    manifest["files"][f"files/{name}"] = new_digest
+    write_manifest(target, manifest)
+    wipe(media_root)
+
+    with pytest.raises(CommandError, match="signature") as refused:
+        call_command("restore", str(target))
+
+    assert "Traceback" not in str(refused.value)
+    assert not Meeting.objects.exists()
+    # --trust-unsigned does not help: the backup is signed, and its signature is wrong.
+    with pytest.raises(CommandError, match="signature"):
+        call_command("restore", str(target), trust_unsigned=True)
+
+
+def test_an_unsigned_backup_needs_trust_unsigned(records, tmp_path, media_root):
+    before = exports()
+    target = tmp_path / "backup"
+    call_command("backup", "-o", str(target))
+    old_style(target)
+    wipe(media_root)
+
+    with pytest.raises(CommandError, match="not signed.*--trust-unsigned"):
+        call_command("restore", str(target))
+    assert not Meeting.objects.exists()
+
+    call_command("restore", str(target), trust_unsigned=True)
+    assert exports() == before
+
+
+def test_an_unsigned_backup_still_has_its_hashes_checked(records, tmp_path, media_root):
+    target = tmp_path / "backup"
+    call_command("backup", "-o", str(target))
+    old_style(target)
+    name = members_pdf(target)
+    (target / "files" / name).write_bytes(b"%PDF-1.7 forged minutes")
+    wipe(media_root)
+
+    with pytest.raises(CommandError, match=f"changed: files/{name}"):
+        call_command("restore", str(target), trust_unsigned=True)
+
+    # The manifest's hash follows the forgery; the archive's row in data.json does not.
+    manifest = read_manifest(target)
+    manifest["files"][f"files/{name}"] = sha256(b"%PDF-1.7 forged minutes")
+    write_manifest(target, manifest)
+    with pytest.raises(CommandError, match=f"archived PDF {name}: data.json records SHA-256"):
+        call_command("restore", str(target), trust_unsigned=True)
+    assert not Meeting.objects.exists()
+
+
+def test_restore_refuses_a_backup_signed_with_another_key(
+    records, tmp_path, media_root, monkeypatch
+):
+    target = tmp_path / "backup"
+    monkeypatch.setenv("DJANGO_BACKUP_KEY", "the key of the old installation")
+    call_command("backup", "-o", str(target))
+    wipe(media_root)
+    monkeypatch.setenv("DJANGO_BACKUP_KEY", "another key")
+
+    with pytest.raises(CommandError, match="signed with a different key.*DJANGO_BACKUP_KEY"):
+        call_command("restore", str(target))
+    assert not Meeting.objects.exists()
+
+    monkeypatch.setenv("DJANGO_BACKUP_KEY", "the key of the old installation")
+    call_command("restore", str(target))
+    assert Meeting.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["files/../../outside.pdf", "/tmp/outside.pdf", "files/a\\..\\..\\b.pdf", "other.pdf"]
+)
+def test_restore_reads_and_writes_only_inside_the_backup_and_the_storage(
+    records, tmp_path, media_root, name
+):
+    target = tmp_path / "backup"
+    call_command("backup", "-o", str(target))
+    old_style(target)
+    manifest = read_manifest(target)
+    manifest["files"][name] = sha256(b"x")
+    write_manifest(target, manifest)
+    wipe(media_root)
+
+    with pytest.raises(CommandError, match="not a file name this backup can hold"):
+        call_command("restore", str(target), trust_unsigned=True)
+    assert not Meeting.objects.exists()
+
+
+def test_restore_follows_no_link_out_of_the_backup(records, tmp_path, media_root):
+    target = tmp_path / "backup"
+    call_command("backup", "-o", str(target))
+    old_style(target)
+    name = members_pdf(target)
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes((target / "files" / name).read_bytes())
+    (target / "files" / name).unlink()
+    (target / "files" / name).symlink_to(secret)
+    wipe(media_root)
+
+    with pytest.raises(CommandError, match="outside the backup"):
+        call_command("restore", str(target), trust_unsigned=True)
