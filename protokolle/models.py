@@ -8,6 +8,7 @@ an export must give back the same document.
 from collections import defaultdict
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator, MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -15,6 +16,15 @@ from django.utils.translation import gettext_lazy as _
 
 from .uploads import random_name
 from .wording import number_tree
+
+# The longest texts and largest numbers the minutes hold. A page, a diff or a PDF of
+# minutes stays bounded only when every text is; the exchange format's schema states
+# the same limits (tests/test_limits.py holds the two together).
+RESULT_TEXT_MAX_LENGTH = 20_000
+APPROVAL_NOTE_MAX_LENGTH = 5_000
+RESPONSE_TEXT_MAX_LENGTH = 10_000
+MAX_MEETING_NUMBER = 100_000
+MAX_VOTES = 100_000
 
 
 class ConfirmedMinutesError(Exception):
@@ -182,7 +192,11 @@ class Meeting(models.Model):
         Body, verbose_name=_("body"), on_delete=models.PROTECT, related_name="meetings"
     )
     number = models.PositiveIntegerField(
-        _("number"), null=True, blank=True, help_text=_("Running number within the body.")
+        _("number"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_MEETING_NUMBER)],
+        help_text=_("Running number within the body."),
     )
     title = models.CharField(_("title"), max_length=300, null=True, blank=True)
     date = models.DateField(_("date"))
@@ -446,12 +460,23 @@ class Result(ItemPart, models.Model):
     )
     position = models.PositiveIntegerField(_("position"), default=0)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.INFORMATION)
-    text = models.TextField(_("text"))
+    text = models.TextField(
+        _("text"),
+        max_length=RESULT_TEXT_MAX_LENGTH,
+        # A TextField's max_length reaches forms only; the validator holds it in full_clean().
+        validators=[MaxLengthValidator(RESULT_TEXT_MAX_LENGTH)],
+    )
     # A vote was taken when ``voted`` is set; counts and text may still be empty.
     voted = models.BooleanField(_("vote taken"), default=False)
-    vote_yes = models.IntegerField(_("yes"), null=True, blank=True)
-    vote_no = models.IntegerField(_("no"), null=True, blank=True)
-    vote_abstain = models.IntegerField(_("abstentions"), null=True, blank=True)
+    vote_yes = models.IntegerField(
+        _("yes"), null=True, blank=True, validators=[MaxValueValidator(MAX_VOTES)]
+    )
+    vote_no = models.IntegerField(
+        _("no"), null=True, blank=True, validators=[MaxValueValidator(MAX_VOTES)]
+    )
+    vote_abstain = models.IntegerField(
+        _("abstentions"), null=True, blank=True, validators=[MaxValueValidator(MAX_VOTES)]
+    )
     vote_text = models.CharField(
         _("vote as text"),
         max_length=200,
@@ -518,12 +543,20 @@ class Approval(MeetingPart, models.Model):
         related_name="approved_by",
         help_text=_("The meeting whose minutes are decided on, where it is recorded here."),
     )
-    number = models.PositiveIntegerField(_("number"), null=True, blank=True)
+    number = models.PositiveIntegerField(
+        _("number"), null=True, blank=True, validators=[MaxValueValidator(MAX_MEETING_NUMBER)]
+    )
     date = models.DateField(_("date"), null=True, blank=True)
     outcome = models.CharField(
         _("result"), max_length=30, choices=Outcome, default=Outcome.APPROVED
     )
-    note = models.TextField(_("note"), null=True, blank=True)
+    note = models.TextField(
+        _("note"),
+        max_length=APPROVAL_NOTE_MAX_LENGTH,
+        validators=[MaxLengthValidator(APPROVAL_NOTE_MAX_LENGTH)],
+        null=True,
+        blank=True,
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded by"),
@@ -665,7 +698,12 @@ class Response(MeetingPart, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     kind = models.CharField(_("response"), max_length=10, choices=Kind)
-    text = models.TextField(_("text"), blank=True)
+    text = models.TextField(
+        _("text"),
+        max_length=RESPONSE_TEXT_MAX_LENGTH,
+        validators=[MaxLengthValidator(RESPONSE_TEXT_MAX_LENGTH)],
+        blank=True,
+    )
     agenda_item = models.ForeignKey(
         AgendaItem,
         verbose_name=_("agenda item"),
