@@ -4,10 +4,16 @@ The format is the contract for import, export, the data embedded in the
 archival PDF and the tests. Its JSON Schema ships in ``schema/``. An import
 either writes the whole meeting or nothing; every problem it finds is named
 with its place in the document (``meeting.agenda[2].results[0].due``).
+
+Every text, number and list of the format has a limit, stated in the schema; agenda
+items nest at most ``MAX_AGENDA_DEPTH`` levels, checked here without recursion before
+anything recurses over a document. A hostile document, however long its numbers or
+deep its nesting, ends in a DocumentError, never in a traceback.
 """
 
 import datetime
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -29,8 +35,15 @@ from .models import (
 from .wording import number_tree
 
 FORMAT = "werkstatt-protokoll/1"
-# The largest integer every supported database stores in an integer column.
-MAX_INTEGER = 2**31 - 1
+# Agenda items nest at most this deep (real minutes nest 3); the schema says so in words.
+MAX_AGENDA_DEPTH = 6
+# Objects and lists nest at most this deep anywhere: the deepest a valid document goes
+# is 17 (a vote of a result of an item at level 6). Checked without recursion before
+# anything recurses over the document (the schema validator, error messages).
+MAX_NESTING = 20
+# Longer integers are refused as the text is read: no limit needs more digits, and
+# Python refuses to convert more than 4300 (sys.get_int_max_str_digits()).
+MAX_INTEGER_DIGITS = 20
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "werkstatt-protokoll-1.schema.json"
 
 JSON_TYPES = {
@@ -65,6 +78,43 @@ def validator():
 # --- reading -------------------------------------------------------------------------
 
 
+class _LongInteger(ValueError):
+    def __init__(self, digits):
+        super().__init__(digits)
+        self.digits = digits
+
+
+class _UnknownConstant(ValueError):
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
+
+
+def _integer(digits):
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _LongInteger(digits)
+    return int(digits)
+
+
+def _constant(name):
+    # NaN and Infinity are not JSON, though Python's reader takes them.
+    raise _UnknownConstant(name)
+
+
+# JSON text as its strings and its integers, to find where an integer stands.
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+')
+
+
+def _place(data, digits):
+    """Line and column of the integer ``digits`` in ``data``, outside any string."""
+    for match in _TOKENS.finditer(data):
+        if match.group() == digits and data[match.end() : match.end() + 1] not in (".", "e", "E"):
+            line = data.count("\n", 0, match.start()) + 1
+            column = match.start() - (data.rfind("\n", 0, match.start()) + 1) + 1
+            return line, column
+    return "?", "?"
+
+
 def parse(data):
     """Parse JSON text or bytes; raise DocumentError naming line and column."""
     if isinstance(data, bytes):
@@ -75,7 +125,7 @@ def parse(data):
                 [_("The file is not UTF-8 text (byte %(pos)s).") % {"pos": exc.start}]
             ) from exc
     try:
-        return json.loads(data)
+        return json.loads(data, parse_int=_integer, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise DocumentError(
             [
@@ -83,6 +133,36 @@ def parse(data):
                 % {"line": exc.lineno, "column": exc.colno, "msg": exc.msg}
             ]
         ) from exc
+    except _LongInteger as exc:
+        line, column = _place(data, exc.digits)
+        raise DocumentError(
+            [
+                _(
+                    "Line %(line)s, column %(column)s: a number with %(count)s digits; "
+                    "no number in minutes has more than %(limit)s digits"
+                )
+                % {
+                    "line": line,
+                    "column": column,
+                    "count": len(exc.digits.lstrip("-")),
+                    "limit": MAX_INTEGER_DIGITS,
+                }
+            ]
+        ) from None
+    except _UnknownConstant as exc:
+        raise DocumentError(
+            [_("Invalid JSON: %(name)s is not a number in JSON") % {"name": exc.name}]
+        ) from None
+    except RecursionError:
+        raise DocumentError(
+            [
+                _(
+                    "The document nests objects and lists too deeply to be read; "
+                    "minutes nest them at most %(limit)s levels deep."
+                )
+                % {"limit": MAX_NESTING}
+            ]
+        ) from None
 
 
 def format_path(path):
@@ -146,12 +226,30 @@ def _schema_messages(error):
         return [(path, message % {"value": value})]
     if kind == "minLength":
         return [(path, _("must not be empty"))]
+    if kind == "maxLength":
+        return [(path, _too_long(len(value), error.validator_value))]
+    if kind == "maxItems":
+        return [
+            (
+                path,
+                _("has %(count)s entries; at most %(limit)s are allowed")
+                % {"count": len(value), "limit": error.validator_value},
+            )
+        ]
     if kind == "minimum":
         return [
             (
                 path,
                 _("must be at least %(min)s, not %(value)s")
                 % {"min": error.validator_value, "value": value},
+            )
+        ]
+    if kind == "maximum":
+        return [
+            (
+                path,
+                _("must be at most %(max)s, not %(value)s")
+                % {"max": error.validator_value, "value": value},
             )
         ]
     if kind == "enum":
@@ -165,6 +263,59 @@ def _schema_messages(error):
     if kind == "const":
         return [(path, _("must be “%(value)s”") % {"value": error.validator_value})]
     return [(path, error.message)]
+
+
+def _too_long(length, limit):
+    return _("is %(length)s characters long; at most %(limit)s are allowed") % {
+        "length": length,
+        "limit": limit,
+    }
+
+
+def nesting_problems(document):
+    """Agenda items deeper than MAX_AGENDA_DEPTH, anything deeper than MAX_NESTING.
+
+    Walks the document without recursion, so that a hostile one, however deep,
+    is named here before the schema validator or a message recurses over it.
+    Nothing below a place named here is looked at.
+    """
+    problems = []
+    stack = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            entries = list(value.items())
+        elif isinstance(value, list):
+            entries = list(enumerate(value))
+        else:
+            continue
+        if len(path) >= MAX_NESTING:
+            problems.append(
+                f"{format_path(list(path))}: "
+                + _("nests objects and lists more than %(limit)s levels deep")
+                % {"limit": MAX_NESTING}
+            )
+            continue
+        if isinstance(value, dict) and _agenda_level(path) == MAX_AGENDA_DEPTH:
+            children = value.get("children")
+            if isinstance(children, list) and children:
+                problems.append(
+                    f"{format_path([*path, 'children'])}: "
+                    + _("agenda items nest at most %(limit)s levels deep")
+                    % {"limit": MAX_AGENDA_DEPTH}
+                )
+                entries = [(key, item) for key, item in entries if key != "children"]
+        stack.extend((item, (*path, key)) for key, item in reversed(entries))
+    return problems
+
+
+def _agenda_level(path):
+    """1 for ``meeting.agenda[0]``, 2 for its ``children[0]`` …; 0 for any other place."""
+    if len(path) < 3 or len(path) % 2 == 0 or path[:2] != ("meeting", "agenda"):
+        return 0
+    if any(key != "children" for key in path[3::2]):
+        return 0
+    return (len(path) - 1) // 2
 
 
 def schema_problems(document):
@@ -190,8 +341,8 @@ class _Reader:
     """Turns a schema-valid document into unsaved model instances.
 
     It collects every problem the schema cannot see (impossible dates, end
-    before start, over-long texts, duplicate agenda numbers) instead of
-    stopping at the first, so the user can fix them all at once.
+    before start, duplicate agenda numbers) instead of stopping at the first, so
+    the user can fix them all at once. Lengths and numbers the schema checks.
     """
 
     def __init__(self):
@@ -211,11 +362,6 @@ class _Reader:
             self.problem(path, _("“%(value)s” is not a valid date") % {"value": value})
             return None
 
-    def integer(self, value, path):
-        if value is not None and value > MAX_INTEGER:
-            self.problem(path, _("%(value)s is too large") % {"value": value})
-        return value
-
     def time(self, value, path=()):
         if value is None:
             return None
@@ -228,40 +374,25 @@ class _Reader:
             self.problem(path, _("“%(value)s” is not a valid time") % {"value": value})
             return None
 
-    def text(self, model, field, value, path):
-        limit = model._meta.get_field(field).max_length
-        if value is not None and limit and len(value) > limit:
-            self.problem(
-                path,
-                _("is %(length)s characters long; at most %(limit)s are allowed")
-                % {"length": len(value), "limit": limit},
-            )
-        return value
-
-    def person(self, model, prefix, data, path):
+    def person(self, prefix, data):
         """Snapshot fields of a person, with ``prefix`` for the meeting's own fields."""
-        if data is None:
-            return {f"{prefix}name": None, f"{prefix}organisation": None, f"{prefix}function": None}
         return {
-            f"{prefix}{key}": self.text(model, f"{prefix}{key}", data.get(key), [*path, key])
+            f"{prefix}{key}": None if data is None else data.get(key)
             for key in ("name", "organisation", "function")
         }
 
     def body(self, data):
-        return {
-            key: self.text(Body, key, data.get(key), ["body", key])
-            for key in ("name", "short_name", "organisation", "place")
-        }
+        return {key: data.get(key) for key in ("name", "short_name", "organisation", "place")}
 
     def meeting(self, data):
         path = ["meeting"]
         fields = {
-            "number": self.integer(data.get("number"), [*path, "number"]),
-            "title": self.text(Meeting, "title", data.get("title"), [*path, "title"]),
+            "number": data.get("number"),
+            "title": data.get("title"),
             "date": self.date(data["date"], [*path, "date"]),
             "start": self.time(data.get("start"), [*path, "start"]),
             "end": self.time(data.get("end"), [*path, "end"]),
-            "location": self.text(Meeting, "location", data.get("location"), [*path, "location"]),
+            "location": data.get("location"),
             "public": data.get("public", True),
             "status": data.get("status", Meeting.Status.DRAFT),
         }
@@ -271,10 +402,8 @@ class _Reader:
                 _("the meeting ends (%(end)s) before it starts (%(start)s)")
                 % {"end": data["end"], "start": data["start"]},
             )
-        fields.update(self.person(Meeting, "chair_", data.get("chair"), [*path, "chair"]))
-        fields.update(
-            self.person(Meeting, "minute_taker_", data.get("minute_taker"), [*path, "minute_taker"])
-        )
+        fields.update(self.person("chair_", data.get("chair")))
+        fields.update(self.person("minute_taker_", data.get("minute_taker")))
         following = data.get("next_meeting")
         if following is not None:
             fields["next_meeting_date"] = self.date(
@@ -283,18 +412,11 @@ class _Reader:
             fields["next_meeting_time"] = self.time(
                 following.get("time"), [*path, "next_meeting", "time"]
             )
-            fields["next_meeting_location"] = self.text(
-                Meeting,
-                "next_meeting_location",
-                following.get("location"),
-                [*path, "next_meeting", "location"],
-            )
+            fields["next_meeting_location"] = following.get("location")
         closing = data.get("closing")
         fields["has_closing"] = closing is not None
         if closing is not None:
-            fields["closing_place"] = self.text(
-                Meeting, "closing_place", closing.get("place"), [*path, "closing", "place"]
-            )
+            fields["closing_place"] = closing.get("place")
             fields["closing_date"] = self.date(closing.get("date"), [*path, "closing", "date"])
         return Meeting(**fields)
 
@@ -306,15 +428,10 @@ class _Reader:
                 position=index,
                 status=entry["status"],
                 voting=entry.get("voting"),
-                substitute_for=self.text(
-                    Participant,
-                    "substitute_for",
-                    entry.get("substitute_for"),
-                    [*path, "substitute_for"],
-                ),
+                substitute_for=entry.get("substitute_for"),
                 arrived=self.time(entry.get("arrived"), [*path, "arrived"]),
                 left=self.time(entry.get("left"), [*path, "left"]),
-                **self.person(Participant, "", entry, path),
+                **self.person("", entry),
             )
             if participant.arrived and participant.left and participant.left <= participant.arrived:
                 self.problem(
@@ -341,7 +458,7 @@ class _Reader:
         nodes = []
         for index, entry in enumerate(entries):
             item_path = [*path, index]
-            number = self.text(AgendaItem, "number", entry.get("number"), [*item_path, "number"])
+            number = entry.get("number")
             printed = self.printed[id(entry)]
             if printed in seen:
                 self.problem(
@@ -354,13 +471,11 @@ class _Reader:
             item = AgendaItem(
                 position=index,
                 number=number,
-                title=self.text(AgendaItem, "title", entry["title"], [*item_path, "title"]),
+                title=entry["title"],
                 public=entry.get("public", True),
             )
             presenters = [
-                Presenter(
-                    position=p, **self.person(Presenter, "", person, [*item_path, "presenters", p])
-                )
+                Presenter(position=p, **self.person("", person))
                 for p, person in enumerate(entry.get("presenters", []))
             ]
             results = [
@@ -380,15 +495,11 @@ class _Reader:
             kind=data.get("kind", Result.Kind.INFORMATION),
             text=data["text"],
             voted=vote is not None,
-            vote_yes=self.integer((vote or {}).get("yes"), [*path, "vote", "yes"]),
-            vote_no=self.integer((vote or {}).get("no"), [*path, "vote", "no"]),
-            vote_abstain=self.integer((vote or {}).get("abstain"), [*path, "vote", "abstain"]),
-            vote_text=self.text(
-                Result, "vote_text", (vote or {}).get("text"), [*path, "vote", "text"]
-            ),
-            responsible=self.text(
-                Result, "responsible", data.get("responsible"), [*path, "responsible"]
-            ),
+            vote_yes=(vote or {}).get("yes"),
+            vote_no=(vote or {}).get("no"),
+            vote_abstain=(vote or {}).get("abstain"),
+            vote_text=(vote or {}).get("text"),
+            responsible=data.get("responsible"),
             due=self.date(data.get("due"), [*path, "due"]),
         )
 
@@ -399,7 +510,7 @@ class _Reader:
             approvals.append(
                 Approval(
                     position=index,
-                    number=self.integer(entry.get("number"), [*path, "number"]),
+                    number=entry.get("number"),
                     date=self.date(entry.get("date"), [*path, "date"]),
                     outcome=entry.get("outcome", Approval.Outcome.APPROVED),
                     note=entry.get("note"),
@@ -409,12 +520,7 @@ class _Reader:
 
     def attachments(self, data):
         return [
-            Attachment(
-                position=index,
-                name=self.text(
-                    Attachment, "name", entry["name"], ["meeting", "attachments", index, "name"]
-                ),
-            )
+            Attachment(position=index, name=entry["name"])
             for index, entry in enumerate(data.get("attachments", []))
         ]
 
@@ -424,7 +530,10 @@ def read(document):
 
     Raises DocumentError listing every problem. Makes no queries.
     """
-    problems = schema_problems(document) or list(_nul_problems(document))
+    # Nesting first: the schema validator recurses over the document.
+    problems = (
+        nesting_problems(document) or schema_problems(document) or list(_nul_problems(document))
+    )
     if problems:
         raise DocumentError(problems)
     reader = _Reader()

@@ -423,6 +423,21 @@ BAD_DOCUMENTS = {
         "meeting.number: ",
         "",
     ),
+    "result text too long": (
+        lambda d: set_at(d, ["meeting", "agenda", 1, "results", 0, "text"], "x" * 20_001),
+        "meeting.agenda[1].results[0].text: ",
+        "20001",
+    ),
+    "vote count too large": (
+        lambda d: set_at(d, ["meeting", "agenda", 0, "results", 1, "vote"], {"no": 100_001}),
+        "meeting.agenda[0].results[1].vote.no: ",
+        "100001",
+    ),
+    "too many results": (
+        lambda d: set_at(d, ["meeting", "agenda", 0, "results"], [{"text": "x"}] * 201),
+        "meeting.agenda[0].results: ",
+        "201",
+    ),
     "participant leaves before arriving": (
         lambda d: set_at(
             d,
