@@ -485,9 +485,6 @@ class MeetingAdmin(ConfirmedReadOnly, nested_admin.NestedModelAdmin):
         as the buttons run the actions.
         """
         allowed = workflow.allowed_actions(request.user, meeting)
-        if "reopen" in allowed:
-            # workflow.confirm asks what reopen asks: circulated minutes and their writer.
-            allowed |= {"confirm"}
         actions = self.get_actions(request)
         return [
             (name, action.short_description)

@@ -435,10 +435,10 @@ def import_minutes(document, user=None):
 def allowed_actions(user, meeting):
     """The transitions ``user`` may start on ``meeting`` now, by name.
 
-    The one answer templates ask before they show a button: "edit" and
-    "circulate" (a draft, for its writers), "reopen" and "set_deadline"
-    (circulated minutes, for their writers; a deadline only once), "respond"
-    (circulated minutes, for the body's current members).
+    The one answer templates and the admin ask before they show a button: "edit"
+    and "circulate" (a draft, for its writers), "reopen", "confirm" and
+    "set_deadline" (circulated minutes, for their writers; a deadline only once),
+    "respond" (circulated minutes, for the body's current members).
     """
     actions = set()
     writer = can_write(user, meeting.body)
@@ -446,7 +446,7 @@ def allowed_actions(user, meeting):
         actions |= {"edit", "circulate"}
     if meeting.status == Meeting.Status.CIRCULATED:
         if writer:
-            actions.add("reopen")
+            actions |= {"reopen", "confirm"}
             if not meeting.circulation_deadline:
                 actions.add("set_deadline")
         if membership_of(user, meeting.body) is not None:
