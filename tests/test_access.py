@@ -4,6 +4,7 @@ The test fails when a URL is added without its row here.
 """
 
 import copy
+import datetime
 
 import pytest
 from django.test import Client
@@ -15,21 +16,42 @@ from protokolle.models import Attachment, Membership, Result
 from .factories import MembershipFactory, PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-ROLES = ["anonymous", "outsider", "member", "minute_taker", "admin"]
+# staff: a site staff user (is_staff, not superuser) without any membership: reads every
+# body as a member does, writes nowhere. former_member: a minute-taker of the body whose
+# membership ended on 31.12.2021, before today: no right at all, like an outsider.
+ROLES = ["anonymous", "outsider", "former_member", "member", "staff", "minute_taker", "admin"]
 LOGIN = 302  # anonymous users are sent to the login page
 
 # name: (method, {role: status}); "*" is every logged-in role.
 GET_MEMBERS = {
     "anonymous": LOGIN,
     "outsider": 404,
+    "former_member": 404,
     "member": 200,
+    "staff": 200,
     "minute_taker": 200,
     "admin": 200,
 }
-WRITERS = {"anonymous": LOGIN, "outsider": 404, "member": 403, "minute_taker": 200, "admin": 200}
-EVERYONE = {"anonymous": LOGIN, "outsider": 200, "member": 200, "minute_taker": 200, "admin": 200}
+WRITERS = {
+    "anonymous": LOGIN,
+    "outsider": 404,
+    "former_member": 404,
+    "member": 403,
+    "staff": 403,
+    "minute_taker": 200,
+    "admin": 200,
+}
+EVERYONE = {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 200)}
 # Workflow steps redirect back with a message; refusals are messages too (see test_workflow).
-STEP = {"anonymous": LOGIN, "outsider": 404, "member": 302, "minute_taker": 302, "admin": 302}
+STEP = {
+    "anonymous": LOGIN,
+    "outsider": 404,
+    "former_member": 404,
+    "member": 302,
+    "staff": 302,
+    "minute_taker": 302,
+    "admin": 302,
+}
 EXPECTED = {
     "home": ("get", EVERYONE),
     "healthz": ("get", dict.fromkeys(ROLES, 200)),
@@ -38,7 +60,8 @@ EXPECTED = {
     "protokolle:meeting_edit": ("get", WRITERS),
     "protokolle:meeting_circulate": ("post", STEP),
     "protokolle:meeting_reopen": ("post", STEP),
-    "protokolle:meeting_respond": ("post", {**STEP, "admin": 400}),
+    # Responding is a member's act: staff and administrators without a seat are refused.
+    "protokolle:meeting_respond": ("post", {**STEP, "staff": 400, "admin": 400}),
     "protokolle:meeting_circulation": ("post", STEP),
     "protokolle:meeting_approve": ("post", STEP),
     "protokolle:version_diff": ("get", GET_MEMBERS),
@@ -84,6 +107,15 @@ def world(reference_document):
     ):
         users[role] = UserFactory()
         MembershipFactory(body=body, person=PersonFactory(user=users[role]), role=membership_role)
+    users["staff"] = UserFactory(is_staff=True)
+    users["former_member"] = UserFactory()
+    MembershipFactory(
+        body=body,
+        person=PersonFactory(user=users["former_member"]),
+        role=Membership.Role.MINUTE_TAKER,
+        start=datetime.date(2019, 1, 1),
+        end=datetime.date(2021, 12, 31),
+    )
     users["outsider"] = UserFactory()
     MembershipFactory(
         person=PersonFactory(user=users["outsider"]), role=Membership.Role.MINUTE_TAKER

@@ -1,6 +1,7 @@
 """The read view: the minutes in full, the members' answers in place, search hits, preview."""
 
 import copy
+import datetime
 import re
 
 import pytest
@@ -213,6 +214,77 @@ def test_the_draft_offers_circulating_as_a_link_to_the_confirmation_page(client,
     url = reverse("protokolle:meeting_circulate", args=[meeting.pk])
     assert f'href="{url}"' in html
     assert f'action="{url}"' not in html
+
+
+# --- the buttons: what workflow.allowed_actions names, nothing the template decides ---------
+
+BUTTONS = {
+    "edit": "protokolle:meeting_edit",
+    "circulate": "protokolle:meeting_circulate",
+    "reopen": "protokolle:meeting_reopen",
+    "set_deadline": "protokolle:meeting_circulation",
+    "respond": "protokolle:meeting_respond",
+}
+
+
+def buttons(html, meeting):
+    """The actions whose link or form the page shows."""
+    return {
+        action for action, name in BUTTONS.items() if reverse(name, args=[meeting.pk]) + '"' in html
+    }
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [frozenset(), frozenset(BUTTONS), frozenset({"reopen"}), frozenset({"respond", "edit"})],
+)
+def test_the_read_view_shows_the_buttons_that_allowed_actions_names(
+    client, meeting, member, monkeypatch, actions
+):
+    monkeypatch.setattr(workflow, "allowed_actions", lambda user, minutes: actions)
+    client.force_login(member)
+    html = detail(client, meeting).content.decode()
+    assert buttons(html, meeting) == actions
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "expected"),
+    [
+        ("writer", "draft", {"edit", "circulate"}),
+        # A minute-taker holds a seat: they answer like every member.
+        ("writer", "circulated", {"reopen", "set_deadline", "respond"}),
+        ("member", "draft", set()),
+        ("member", "circulated", {"respond"}),
+        ("staff", "circulated", set()),
+        ("former", "circulated", None),
+    ],
+)
+def test_each_user_sees_the_buttons_of_their_role(client, meeting, writer, who, status, expected):
+    users = {
+        "writer": writer,
+        "member": user_in(meeting.body),
+        "staff": UserFactory(is_staff=True),
+        "former": user_in(meeting.body, Membership.Role.MINUTE_TAKER),
+    }
+    Membership.objects.filter(person__user=users["former"]).update(
+        start=datetime.date(2019, 1, 1), end=datetime.date(2021, 12, 31)
+    )
+    if status == "circulated":
+        workflow.circulate(meeting.pk, writer)
+    client.force_login(users[who])
+    response = detail(client, meeting)
+    if expected is None:
+        assert response.status_code == 404
+        return
+    assert buttons(response.content.decode(), meeting) == expected
+    assert response.context["actions"] == expected
+
+
+def test_the_raw_audit_log_is_for_those_who_open_the_administration(client, circulated, member):
+    client.force_login(member)
+    assert "Raw audit log" not in detail(client, circulated).content.decode()
+    client.force_login(UserFactory(is_staff=True))
+    assert "Raw audit log" in detail(client, circulated).content.decode()
 
 
 def test_the_history_is_folded_away(client, circulated, member):
