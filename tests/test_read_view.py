@@ -277,7 +277,7 @@ def test_each_user_sees_the_buttons_of_their_role(client, meeting, writer, who, 
         assert response.status_code == 404
         return
     assert buttons(response.content.decode(), meeting) == expected
-    assert response.context["actions"] == expected
+    assert response.context["actions"] & set(BUTTONS) == expected
 
 
 def test_the_raw_audit_log_is_for_those_who_open_the_administration(client, circulated, member):
