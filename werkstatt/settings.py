@@ -116,6 +116,20 @@ DATABASES = {
     )
 }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several requests at once (two tabs saving, eight "circulate" clicks) must wait for
+    # each other, not fail with "database is locked". WAL: readers never block the
+    # writer. IMMEDIATE: a transaction takes the write lock when it begins, so two never
+    # both read and then both want to write (SQLite would refuse one of them at once,
+    # without waiting). timeout: how long, in seconds, a request waits for the lock.
+    # synchronous=NORMAL is safe with WAL; a power cut may lose the last commits.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        "timeout": 20,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
