@@ -2,7 +2,7 @@
 
 Every field of the editor carries its value as loaded (``show_hidden_initial``),
 so that a save applies only what this writer changed and can tell an edit
-conflict from a change made by someone else (see ``drafting.save_editor``).
+conflict from a change made by someone else (see ``editor.save_editor``).
 """
 
 from crispy_forms.helper import FormHelper
@@ -15,13 +15,21 @@ from django.forms.renderers import Jinja2
 from django.utils.translation import gettext_lazy as _
 
 from . import uploads, wording
-from .models import AgendaItem, Approval, Attachment, Meeting, Participant, Presenter, Result
+from .models import (
+    APPROVAL_NOTE_MAX_LENGTH,
+    MAX_VOTES,
+    RESPONSE_TEXT_MAX_LENGTH,
+    AgendaItem,
+    Approval,
+    Attachment,
+    Meeting,
+    Participant,
+    Presenter,
+    Result,
+)
 
 JINJA2_RENDERER = Jinja2()
 MAX_LEVEL = 3
-# Vote counts: no body has this many members. (Far below the 2**31 - 1 that an
-# integer column holds on PostgreSQL; beyond it the save failed with a DataError.)
-MAX_VOTES = 100_000
 VOTE_ERRORS = {
     "min_value": _("A vote count cannot be negative."),
     "max_value": _("At most %(limit_value)s votes: no body has more members."),
@@ -254,7 +262,7 @@ class MeetingForm(TrackedForm):
 
     def validate_unique(self):
         # The editor checks the meeting number against the database itself,
-        # inside the save's transaction (drafting.save_editor).
+        # inside the save's transaction (editor.save_editor).
         pass
 
 
@@ -629,6 +637,7 @@ class ResponseForm(forms.Form):
     text = forms.CharField(
         label=_("What should be corrected?"),
         required=False,
+        max_length=RESPONSE_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     agenda_item = forms.ChoiceField(label=_("Concerns agenda item"), required=False)
@@ -668,7 +677,7 @@ class ApprovalForm(forms.Form):
     no = vote_count(_("no"))
     abstain = vote_count(_("abstentions"))
     vote_text = forms.CharField(label=_("vote as text"), required=False, max_length=200)
-    note = forms.CharField(label=_("note"), required=False, max_length=500)
+    note = forms.CharField(label=_("note"), required=False, max_length=APPROVAL_NOTE_MAX_LENGTH)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

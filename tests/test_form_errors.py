@@ -314,7 +314,10 @@ def test_an_impossible_vote_count_on_a_decision_is_a_message(client, circulated_
     response = client.post(edit_url(deciding), data, follow=True)
 
     assert response.status_code == 200
-    assert [m.level_tag for m in response.context["messages"]].count("error") == 1
+    errors = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
+    assert len(errors) == 1
+    # The message says what was wrong: the limit, or that it is no whole number.
+    assert ("100000" if len(count) < 20 else "ganze Zahl") in errors[0].replace(".", "")
     assert not Approval.objects.filter(meeting=deciding, approved_meeting=earlier).exists()
     assert not Result.objects.filter(vote_yes__gt=forms.MAX_VOTES).exists()
     assert Meeting.objects.get(pk=earlier.pk).status == Meeting.Status.CIRCULATED

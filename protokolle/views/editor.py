@@ -89,7 +89,9 @@ def _record_approval(request, meeting, form, invalid_message):
     Every outcome becomes a message; nothing here raises.
     """
     if not form.is_valid():
-        messages.error(request, invalid_message)
+        # The general message, and what exactly was wrong (a count above the limit ...).
+        details = [str(error) for errors in form.errors.values() for error in errors]
+        messages.error(request, " ".join([str(invalid_message), *details]))
         return
     data = form.cleaned_data
     try:
