@@ -9,7 +9,7 @@ import datetime
 import hashlib
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from . import tasks, wording, workflow
@@ -76,9 +76,8 @@ def agenda_fingerprint(agenda):
 def proposal(body):
     """Initial values for a body's next meeting: number, times, place, chair, minute-taker."""
     last = body.meetings.order_by("-date", "-number").first()
-    highest = body.meetings.aggregate(highest=Max("number"))["highest"]
     members = {m.role: m.person for m in body.memberships.select_related("person")}
-    initial = {"number": (highest or 0) + 1, "date": datetime.date.today()}
+    initial = {"number": next_number(body), "date": datetime.date.today()}
     chair = members.get(Membership.Role.CHAIR)
     minute_taker = members.get(Membership.Role.MINUTE_TAKER)
     if last:
@@ -105,21 +104,46 @@ def snapshot_from_members(meeting, role):
             setattr(meeting, f"{role}_function", person.function)
 
 
-@transaction.atomic
+class NumberTaken(Exception):
+    """Someone created a meeting with this number between the form's check and our save."""
+
+    def __init__(self, number, next_free):
+        super().__init__(number)
+        self.number = number
+        self.next_free = next_free
+
+
+def next_number(body):
+    highest = body.meetings.aggregate(highest=Max("number"))["highest"]
+    return (highest or 0) + 1
+
+
 def create_meeting(form, agenda=None):
-    """Save a NewMeetingForm with the proposed agenda (``proposed_agenda`` for its date)."""
+    """Save a NewMeetingForm with the proposed agenda (``proposed_agenda`` for its date).
+
+    Writes all or nothing. Raises NumberTaken when a concurrent "Neue Sitzung" took
+    the number after the form checked it (the database's unique constraint says so).
+    """
     meeting = form.save(commit=False)
     body = meeting.body
     for role in ("chair", "minute_taker"):
         snapshot_from_members(meeting, role)
     meeting.closing_place = None
-    meeting.save()
     if agenda is None:
         agenda = proposed_agenda(body, meeting.date)
-    for position, proposed in enumerate(agenda):
-        item = AgendaItem.objects.create(meeting=meeting, position=position, title=proposed.title)
-        Result.objects.bulk_create(
-            Result(agenda_item=item, position=index, kind=Result.Kind.NOTE, text=text)
-            for index, text in enumerate(proposed.results)
-        )
+    try:
+        with transaction.atomic():
+            meeting.save()
+            for position, proposed in enumerate(agenda):
+                item = AgendaItem.objects.create(
+                    meeting=meeting, position=position, title=proposed.title
+                )
+                Result.objects.bulk_create(
+                    Result(agenda_item=item, position=index, kind=Result.Kind.NOTE, text=text)
+                    for index, text in enumerate(proposed.results)
+                )
+    except IntegrityError as exc:
+        if meeting.number is None or not body.meetings.filter(number=meeting.number).exists():
+            raise
+        raise NumberTaken(meeting.number, next_number(body)) from exc
     return meeting

@@ -37,16 +37,34 @@ def meeting_new(request, body_pk):
         fingerprint = drafting.agenda_fingerprint(agenda) if agenda else ""
         if valid and "refresh" not in request.POST:
             if not shown or shown == fingerprint:
-                meeting = drafting.create_meeting(form, agenda)
-                messages.success(request, _("The meeting was created. Now write the minutes."))
-                return redirect("protokolle:meeting_edit", pk=meeting.pk)
-            messages.info(
-                request,
-                _(
-                    "The proposed agenda changed with your input. Please check it and "
-                    "create the meeting again."
-                ),
-            )
+                try:
+                    meeting = drafting.create_meeting(form, agenda)
+                except drafting.NumberTaken as taken:
+                    # Someone else created this number a moment ago: propose the next
+                    # free one and keep everything else that was typed.
+                    data = request.POST.copy()
+                    data["number"] = str(taken.next_free)
+                    form = NewMeetingForm(data, body=body)
+                    messages.warning(
+                        request,
+                        _(
+                            "Meeting number %(number)s was created by someone else a moment "
+                            "ago. The next free number, %(next)s, is filled in: please check "
+                            "and create the meeting again."
+                        )
+                        % {"number": taken.number, "next": taken.next_free},
+                    )
+                else:
+                    messages.success(request, _("The meeting was created. Now write the minutes."))
+                    return redirect("protokolle:meeting_edit", pk=meeting.pk)
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "The proposed agenda changed with your input. Please check it and "
+                        "create the meeting again."
+                    ),
+                )
     else:
         form = NewMeetingForm(initial=drafting.proposal(body), body=body)
         agenda = drafting.proposed_agenda(body, form.initial["date"])
