@@ -14,6 +14,7 @@ be deleted: the minutes would have to change.
 import tempfile
 
 import nested_admin
+from django import forms as django_forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import admin as auth_admin
@@ -26,7 +27,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import archive, immutability, workflow
+from . import archive, immutability, uploads, workflow
 from .models import (
     AgendaItem,
     Approval,
@@ -267,8 +268,23 @@ class ApprovalInline(ConfirmedReadOnlyInline, nested_admin.NestedTabularInline):
     raw_id_fields = ["approved_meeting"]
 
 
+class AdminAttachmentForm(django_forms.ModelForm):
+    """The admin's attachments pass the editor's checks: size, type, content, name."""
+
+    class Meta:
+        model = Attachment
+        fields = ["position", "name", "file"]
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and hasattr(upload, "content_type"):  # a new upload, not the stored file
+            uploads.validate(upload)
+        return upload
+
+
 class AttachmentInline(ConfirmedReadOnlyInline, nested_admin.NestedTabularInline):
     model = Attachment
+    form = AdminAttachmentForm
     extra = 0
     fields = ["position", "name", "file"]
 

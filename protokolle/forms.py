@@ -34,8 +34,6 @@ VOTE_ERRORS = {
     "min_value": _("A vote count cannot be negative."),
     "max_value": _("At most %(limit_value)s votes: no body has more members."),
 }
-# Explicit upload limit for attachments (the production issue adds type checks).
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class DateInput(forms.DateInput):
@@ -546,13 +544,7 @@ class AttachmentForm(RowForm):
         upload = self.cleaned_data.get("file")
         if not upload or not hasattr(upload, "content_type"):
             return upload  # nothing new uploaded
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(
-                _("The file is larger than %(limit)s MB."),
-                code="too_large",
-                params={"limit": MAX_UPLOAD_BYTES // (1024 * 1024)},
-            )
-        uploads.check(upload)
+        uploads.validate(upload)
         return upload
 
 

@@ -147,6 +147,21 @@ def _kind(upload):
     return None
 
 
+# The upload limit for attachments, in the editor and in the admin.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def validate(upload):
+    """Everything an uploaded attachment must pass: its size, then ``check``."""
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            _("The file is larger than %(limit)s MB."),
+            code="too_large",
+            params={"limit": MAX_UPLOAD_BYTES // (1024 * 1024)},
+        )
+    check(upload)
+
+
 def check(upload):
     """Refuse names with path parts, other types, and content that is not what it says."""
     name = upload.name or ""

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from protokolle import uploads
+from protokolle.admin import AdminAttachmentForm
 
 MB = 1024 * 1024
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
@@ -266,3 +267,15 @@ def test_a_name_with_control_characters_is_refused(name):
     with pytest.raises(ValidationError) as error:
         uploads.check(upload)
     assert error.value.code == "control"
+
+
+@pytest.mark.django_db
+def test_the_admin_checks_attachments_as_the_editor_does():
+    fake = SimpleUploadedFile("bericht.pdf", b"MZ\x90\x00 not a PDF", "application/pdf")
+    form = AdminAttachmentForm(data={"position": 0, "name": "Bericht"}, files={"file": fake})
+    assert not form.is_valid()
+    assert "file" in form.errors
+    real = SimpleUploadedFile("bericht.pdf", b"%PDF-1.7\n%\xe2\xe3\n", "application/pdf")
+    form = AdminAttachmentForm(data={"position": 0, "name": "Bericht"}, files={"file": real})
+    form.is_valid()
+    assert "file" not in form.errors
