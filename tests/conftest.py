@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 
+from protokolle import workflow
+
 REFERENCE = (
     Path(__file__).resolve().parent.parent
     / "protokolle"
@@ -17,6 +19,39 @@ REFERENCE = (
 def reference_document():
     """The reference minutes (8th Werkstatt meeting) as a fresh, mutable dict."""
     return json.loads(REFERENCE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def minutes(reference_document):
+    """Import the reference minutes as a meeting: ``minutes(status="confirmed", number=9)``.
+
+    ``body`` renames the body (another body), ``change(meeting_dict)`` edits the
+    document's meeting before the import, ``alone=True`` drops the decisions on earlier
+    minutes and the next meeting's date, and further keywords set fields of the meeting.
+    Takes the reference document as the test left it.
+    """
+
+    def make(
+        status="draft",
+        number=8,
+        date="2022-03-21",
+        body=None,
+        change=None,
+        alone=False,
+        **meeting,
+    ):
+        document = copy.deepcopy(reference_document)
+        document["meeting"].update(status=status, number=number, date=date)
+        if alone:
+            document["meeting"].update(approves_minutes_of=[], next_meeting=None)
+        document["meeting"].update(meeting)
+        if body:
+            document["body"]["name"] = body
+        if change:
+            change(document["meeting"])
+        return workflow.import_minutes(document)
+
+    return make
 
 
 @pytest.fixture

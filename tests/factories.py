@@ -75,3 +75,33 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     password = factory.django.Password("secret")
+
+
+def user_in(
+    body,
+    role=models.Membership.Role.MEMBER,
+    voting=True,
+    start=None,
+    end=None,
+    user=None,
+    **person_fields,
+):
+    """A user account with a person and a membership in ``body``; returns the user.
+
+    ``user``: an account to seat instead of a new one, e.g.
+    ``UserFactory(username="boldt", is_staff=True)``; its person is reused where it has
+    one. ``person_fields`` (name, email, …) go to the new person.
+    """
+    user = user or UserFactory()
+    person = getattr(user, "person", None)
+    if person is None:
+        person = PersonFactory(user=user, **person_fields)
+    else:
+        assert not person_fields, f"{user} already has a person: {person}"
+    MembershipFactory(body=body, person=person, role=role, voting=voting, start=start, end=end)
+    return user
+
+
+def writer_of(body, **kwargs):
+    """A minute-taker of ``body``: ``user_in`` with the role set."""
+    return user_in(body, models.Membership.Role.MINUTE_TAKER, **kwargs)

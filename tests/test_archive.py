@@ -1,6 +1,6 @@
-import copy
 import csv
 import datetime
+import functools
 import hashlib
 import io
 import json
@@ -11,46 +11,33 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from protokolle import archive, drafting, workflow
+from protokolle import archive, drafting
 from protokolle.models import ArchivedPdf, Meeting, Membership, Result, TaskDone
 
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import MembershipFactory, UserFactory, user_in
 
 pytestmark = pytest.mark.django_db
 
 
-def confirmed_minutes(reference_document, number=8, date="2022-03-21", body=None, change=None):
-    document = copy.deepcopy(reference_document)
-    document["meeting"].update(number=number, date=date, status="confirmed")
-    if body:
-        document["body"]["name"] = body
-    if change:
-        change(document["meeting"])
-    return workflow.import_minutes(document)
+@pytest.fixture
+def confirmed_minutes(minutes):
+    return functools.partial(minutes, status="confirmed")
 
 
 @pytest.fixture
-def werkstatt(reference_document):
-    return confirmed_minutes(reference_document)
-
-
-def member_of(body, role=Membership.Role.MEMBER):
-    user = UserFactory()
-    MembershipFactory(body=body, person=PersonFactory(user=user), role=role)
-    return user
+def werkstatt(confirmed_minutes):
+    return confirmed_minutes()
 
 
 # --- the archive list -------------------------------------------------------------------
 
 
 def test_the_archive_lists_confirmed_minutes_newest_first_with_their_hash(
-    client, reference_document, werkstatt
+    client, werkstatt, confirmed_minutes, minutes
 ):
-    later = confirmed_minutes(reference_document, number=9, date="2022-05-23")
-    draft = copy.deepcopy(reference_document)
-    draft["meeting"].update(number=10, date="2022-07-01")
-    workflow.import_minutes(draft)
-    client.force_login(member_of(werkstatt.body))
+    later = confirmed_minutes(number=9, date="2022-05-23")
+    minutes(number=10, date="2022-07-01")  # a draft
+    client.force_login(user_in(werkstatt.body))
 
     response = client.get(reverse("protokolle:archive"))
 
@@ -59,21 +46,20 @@ def test_the_archive_lists_confirmed_minutes_newest_first_with_their_hash(
     assert stored.sha256 in response.content.decode()
 
 
-def test_the_archive_shows_only_bodies_the_user_may_read(client, reference_document, werkstatt):
-    other = confirmed_minutes(reference_document, body="Andere Werkstatt")
-    client.force_login(member_of(other.body))
+def test_the_archive_shows_only_bodies_the_user_may_read(client, confirmed_minutes, werkstatt):
+    other = confirmed_minutes(body="Andere Werkstatt")
+    client.force_login(user_in(other.body))
     assert list(client.get(reverse("protokolle:archive")).context["page"]) == [other]
 
 
-def test_the_archive_filters_by_year_and_pages(client, reference_document, werkstatt):
+def test_the_archive_filters_by_year_and_pages(client, werkstatt, confirmed_minutes):
     for number in range(9, 36):
         confirmed_minutes(
-            reference_document,
             number=number,
             date=f"2023-01-{number - 8:02d}",
             change=lambda m: m.update(agenda=m["agenda"][:1]),
         )
-    client.force_login(member_of(werkstatt.body))
+    client.force_login(user_in(werkstatt.body))
 
     first = client.get(reverse("protokolle:archive"), {"year": 2023})
     second = client.get(reverse("protokolle:archive"), {"year": 2023, "page": 2})
@@ -84,16 +70,15 @@ def test_the_archive_filters_by_year_and_pages(client, reference_document, werks
 
 
 def test_the_archive_costs_a_fixed_number_of_queries(
-    client, reference_document, werkstatt, django_assert_num_queries
+    client, werkstatt, django_assert_num_queries, confirmed_minutes
 ):
-    user = member_of(werkstatt.body)
+    user = user_in(werkstatt.body)
     client.force_login(user)
     client.get(reverse("protokolle:archive"))
     with django_assert_num_queries(7):
         client.get(reverse("protokolle:archive"))
     for number in range(9, 14):
         confirmed_minutes(
-            reference_document,
             number=number,
             date=f"2023-02-{number:02d}",
             change=lambda m: m.update(agenda=m["agenda"][:1]),
@@ -114,13 +99,13 @@ def hits(response):
 
 
 def test_search_finds_words_in_results_titles_presenters_and_participants(
-    client, reference_document
+    client, confirmed_minutes
 ):
     def attendance(meeting):
         meeting["participants"] = [{"name": "Gisela Gastmann", "status": "guest"}]
 
-    minutes = confirmed_minutes(reference_document, change=attendance)
-    client.force_login(member_of(minutes.body))
+    minutes = confirmed_minutes(change=attendance)
+    client.force_login(user_in(minutes.body))
 
     assert search(client, q="Trinkwasserverbundsystem").context["page"].paginator.count == 1
     assert ("item", "Vorstellung des DGB-Projektes „Revierwen") in hits(
@@ -133,7 +118,7 @@ def test_search_finds_words_in_results_titles_presenters_and_participants(
 def test_search_stems_german_words_on_postgresql(client, werkstatt):
     if connection.vendor != "postgresql":
         pytest.skip("stemming needs PostgreSQL's German text search; CI runs this there")
-    client.force_login(member_of(werkstatt.body))
+    client.force_login(user_in(werkstatt.body))
     # The minutes say "Projektsteckbriefe", "Projekte" and "Projektteilen"; "Projekt" is
     # the stem of "Projekte".
     found = search(client, q="Projekt")
@@ -142,20 +127,19 @@ def test_search_stems_german_words_on_postgresql(client, werkstatt):
 
 
 def test_search_ranks_and_highlights(client, werkstatt):
-    client.force_login(member_of(werkstatt.body))
+    client.force_login(user_in(werkstatt.body))
     response = search(client, q="Kommunen")
     page = response.content.decode()
     assert "<mark>Kommunen</mark>" in page
 
 
-def test_snippets_are_escaped(client, reference_document):
+def test_snippets_are_escaped(client, confirmed_minutes):
     minutes = confirmed_minutes(
-        reference_document,
         change=lambda m: m["agenda"][0]["results"].append(
             {"text": "Achtung <script>alert('x')</script> Wasserstoffnetz"}
         ),
     )
-    client.force_login(member_of(minutes.body))
+    client.force_login(user_in(minutes.body))
     page = search(client, q="Wasserstoffnetz").content.decode()
     assert "<script>alert" not in page
     # SQLite's excerpt shows the typed markup as text; PostgreSQL's ts_headline drops it.
@@ -163,7 +147,7 @@ def test_snippets_are_escaped(client, reference_document):
 
 
 def test_non_public_items_are_found_by_those_who_read_the_members_version(
-    client, reference_document
+    client, confirmed_minutes
 ):
     """Members of the body and site staff (access.py's one staff rule) find non-public
     items, as their PDF shows them; members of another body find nothing of it."""
@@ -171,21 +155,21 @@ def test_non_public_items_are_found_by_those_who_read_the_members_version(
     def hide(meeting):
         meeting["agenda"][4]["public"] = False
 
-    minutes = confirmed_minutes(reference_document, change=hide)
-    other = confirmed_minutes(reference_document, body="Andere Werkstatt", date="2019-05-05")
-    client.force_login(member_of(minutes.body))
+    minutes = confirmed_minutes(change=hide)
+    other = confirmed_minutes(body="Andere Werkstatt", date="2019-05-05")
+    client.force_login(user_in(minutes.body))
     assert search(client, q="Kindertagesstätten").context["page"].paginator.count == 1
     client.force_login(UserFactory(is_staff=True))
     assert search(client, q="Kindertagesstätten").context["page"].paginator.count == 2
-    client.force_login(member_of(other.body))
+    client.force_login(user_in(other.body))
     # The other body's own minutes have the item as public; these minutes are not theirs.
     hits = search(client, q="Kindertagesstätten").context["page"]
     assert {hit.meeting for hit in hits} == {other}
 
 
-def test_search_filters_by_kind_person_year_and_body(client, reference_document, werkstatt):
-    other = confirmed_minutes(reference_document, body="Andere Werkstatt", date="2019-05-05")
-    user = member_of(werkstatt.body)
+def test_search_filters_by_kind_person_year_and_body(client, confirmed_minutes, werkstatt):
+    other = confirmed_minutes(body="Andere Werkstatt", date="2019-05-05")
+    user = user_in(werkstatt.body)
     MembershipFactory(body=other.body, person=user.person)
     client.force_login(user)
 
@@ -200,10 +184,9 @@ def test_search_filters_by_kind_person_year_and_body(client, reference_document,
     assert all("Siebert" in hit.people for hit in by_person)
 
 
-def test_drafts_are_not_searched(client, reference_document):
-    document = copy.deepcopy(reference_document)
-    draft = workflow.import_minutes(document)
-    client.force_login(member_of(draft.body))
+def test_drafts_are_not_searched(client, minutes):
+    draft = minutes()
+    client.force_login(user_in(draft.body))
     assert search(client, q="Trinkwasserverbundsystem").context["page"].paginator.count == 0
 
 
@@ -225,8 +208,8 @@ def with_tasks(meeting):
 
 
 @pytest.fixture
-def tasks_minutes(reference_document):
-    return confirmed_minutes(reference_document, change=with_tasks)
+def tasks_minutes(confirmed_minutes):
+    return confirmed_minutes(change=with_tasks)
 
 
 def task_texts(response):
@@ -234,7 +217,7 @@ def task_texts(response):
 
 
 def test_the_task_list_filters_open_overdue_and_done(client, tasks_minutes):
-    writer = member_of(tasks_minutes.body, Membership.Role.MINUTE_TAKER)
+    writer = user_in(tasks_minutes.body, Membership.Role.MINUTE_TAKER)
     client.force_login(writer)
     tasks_url = reverse("protokolle:tasks")
 
@@ -256,15 +239,15 @@ def test_the_task_list_filters_open_overdue_and_done(client, tasks_minutes):
 
 
 def test_members_cannot_mark_tasks_done(client, tasks_minutes):
-    client.force_login(member_of(tasks_minutes.body))
+    client.force_login(user_in(tasks_minutes.body))
     task = Result.objects.get(text="Steckbrief überarbeiten")
     assert client.post(reverse("protokolle:task_done", args=[task.pk])).status_code == 403
     assert not TaskDone.objects.exists()
 
 
-def test_outsiders_see_no_tasks_and_cannot_mark_them(client, tasks_minutes, reference_document):
-    other = confirmed_minutes(reference_document, body="Andere Werkstatt")
-    outsider = member_of(other.body, Membership.Role.MINUTE_TAKER)
+def test_outsiders_see_no_tasks_and_cannot_mark_them(client, tasks_minutes, confirmed_minutes):
+    other = confirmed_minutes(body="Andere Werkstatt")
+    outsider = user_in(other.body, Membership.Role.MINUTE_TAKER)
     client.force_login(outsider)
     assert task_texts(client.get(reverse("protokolle:tasks"))) == []
     task = Result.objects.get(text="Steckbrief überarbeiten")
@@ -295,10 +278,10 @@ def read_zip(path_or_bytes):
 
 
 def test_export_archive_writes_pdfs_documents_and_a_manifest(
-    werkstatt, reference_document, tmp_path, capsys
+    werkstatt, confirmed_minutes, tmp_path, capsys
 ):
-    confirmed_minutes(reference_document, number=9, date="2022-05-23")
-    confirmed_minutes(reference_document, number=10, date="2023-01-10")
+    confirmed_minutes(number=9, date="2022-05-23")
+    confirmed_minutes(number=10, date="2023-01-10")
     target = tmp_path / "werkstatt-2022.zip"
 
     call_command("export_archive", "--body", "Werkstatt", "--year", "2022", "-o", str(target))
@@ -372,7 +355,7 @@ def test_the_archive_pages_need_a_login(client, name):
 
 
 def test_the_task_toggles_are_post_only(client, tasks_minutes):
-    writer = member_of(tasks_minutes.body, Membership.Role.MINUTE_TAKER)
+    writer = user_in(tasks_minutes.body, Membership.Role.MINUTE_TAKER)
     client.force_login(writer)
     task = Result.objects.get(text="Steckbrief überarbeiten")
     assert client.get(reverse("protokolle:task_done", args=[task.pk])).status_code == 405
@@ -381,8 +364,8 @@ def test_the_task_toggles_are_post_only(client, tasks_minutes):
 # --- names inside the ZIP (issue 12, finding 10) ----------------------------------------
 
 
-def test_a_body_name_cannot_lead_an_entry_out_of_the_archive_folder(reference_document, tmp_path):
-    minutes = confirmed_minutes(reference_document, body="../../../../tmp/zipslip")
+def test_a_body_name_cannot_lead_an_entry_out_of_the_archive_folder(confirmed_minutes, tmp_path):
+    minutes = confirmed_minutes(body="../../../../tmp/zipslip")
     target = tmp_path / "out.zip"
 
     call_command("export_archive", "--body", minutes.body.name, "-o", str(target))
@@ -414,8 +397,8 @@ def test_a_body_name_cannot_lead_an_entry_out_of_the_archive_folder(reference_do
         ("…", "gremium-{pk}"),
     ],
 )
-def test_archive_folders_are_readable_slugs_of_the_body(reference_document, body, folder):
-    minutes = confirmed_minutes(reference_document, body=body)
+def test_archive_folders_are_readable_slugs_of_the_body(confirmed_minutes, body, folder):
+    minutes = confirmed_minutes(body=body)
     target = io.BytesIO()
 
     archive.write_zip(archive.confirmed_meetings(body=minutes.body), target)
