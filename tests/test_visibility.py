@@ -5,8 +5,8 @@ The URL × role table is in test_access.py; these tests look at what a request l
 behind (nothing, for those without the right) and at the rule's edges.
 """
 
-import copy
 import datetime
+import functools
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -17,7 +17,7 @@ from django.utils import timezone
 from protokolle import access, workflow
 from protokolle.models import ArchivedPdf, Meeting, Membership, Result, SearchEntry
 
-from .factories import BodyFactory, MembershipFactory, PersonFactory, UserFactory
+from .factories import BodyFactory, UserFactory, user_in
 from .html_forms import form_data
 
 pytestmark = pytest.mark.django_db
@@ -27,41 +27,30 @@ HIDDEN_ITEM = 4  # "Soziale Infrastruktur …": the item the tests make non-publ
 HIDDEN_WORD = "Kindertagesstätten"  # occurs in that item only
 
 
-def minutes(reference_document, status="draft", number=8, date="2022-03-21", change=None):
-    document = copy.deepcopy(reference_document)
-    document["meeting"].update(status=status, number=number, date=date)
-    document["meeting"]["approves_minutes_of"] = []
-    document["meeting"]["next_meeting"] = None
-    if change:
-        change(document["meeting"])
-    return workflow.import_minutes(document)
+@pytest.fixture
+def alone(minutes):
+    """Minutes without decisions on earlier ones and without a next meeting."""
+    return functools.partial(minutes, alone=True)
 
 
 def hide_item(meeting):
     meeting["agenda"][HIDDEN_ITEM]["public"] = False
 
 
-def seat(body, role=Membership.Role.MEMBER, user=None, **dates):
-    user = user or UserFactory()
-    person = getattr(user, "person", None) or PersonFactory(user=user)
-    MembershipFactory(body=body, person=person, role=role, **dates)
-    return user
-
-
 @pytest.fixture
-def draft(reference_document):
-    return minutes(reference_document)
+def draft(alone):
+    return alone()
 
 
 @pytest.fixture
 def writer(draft):
-    return seat(draft.body, Membership.Role.MINUTE_TAKER)
+    return user_in(draft.body, Membership.Role.MINUTE_TAKER)
 
 
 @pytest.fixture
 def former(draft):
     """A minute-taker of the body until 31.12.2021: before today, before the minutes."""
-    return seat(
+    return user_in(
         draft.body, Membership.Role.MINUTE_TAKER, start=datetime.date(2019, 1, 1), end=ENDED
     )
 
@@ -116,7 +105,7 @@ def test_a_former_minute_taker_cannot_reopen(client, draft, writer, former):
 
 
 def test_a_former_minute_taker_cannot_set_a_deadline_approve_or_confirm(
-    client, draft, writer, former, reference_document
+    client, draft, writer, former, alone
 ):
     workflow.circulate(draft.pk, writer)
     deadline = timezone.localdate() + datetime.timedelta(days=14)
@@ -127,7 +116,7 @@ def test_a_former_minute_taker_cannot_set_a_deadline_approve_or_confirm(
         workflow.start_confirmation_by_circulation(draft.pk, former, deadline)
     with pytest.raises(workflow.WorkflowError):
         workflow.confirm(draft.pk, former)
-    deciding = minutes(reference_document, number=9, date="2022-05-23")
+    deciding = alone(number=9, date="2022-05-23")
     with pytest.raises(workflow.WorkflowError):
         workflow.record_approval(deciding.pk, draft.pk, "approved", former)
     after = Meeting.objects.get(pk=draft.pk)
@@ -136,7 +125,7 @@ def test_a_former_minute_taker_cannot_set_a_deadline_approve_or_confirm(
 
 def test_a_former_member_cannot_respond(client, draft, writer):
     workflow.circulate(draft.pk, writer)
-    gone = seat(draft.body, end=ENDED)
+    gone = user_in(draft.body, end=ENDED)
     client.force_login(gone)
     response = client.post(
         reverse("protokolle:meeting_respond", args=[draft.pk]), {"kind": "agree"}
@@ -145,11 +134,11 @@ def test_a_former_member_cannot_respond(client, draft, writer):
     assert not draft.responses.exists()
 
 
-def test_a_former_minute_taker_cannot_mark_tasks(client, reference_document, former):
+def test_a_former_minute_taker_cannot_mark_tasks(client, alone, former):
     def task(meeting):
         meeting["agenda"][1]["results"].append({"kind": "task", "text": "Steckbrief"})
 
-    minutes(reference_document, status="confirmed", number=7, change=task)
+    alone(status="confirmed", number=7, change=task)
     result = Result.objects.get(text="Steckbrief")
     client.force_login(former)
     response = client.post(reverse("protokolle:task_done", args=[result.pk]))
@@ -158,9 +147,9 @@ def test_a_former_minute_taker_cannot_mark_tasks(client, reference_document, for
 
 
 def test_a_former_member_sees_nothing_on_the_start_page_archive_search_and_tasks(
-    client, reference_document, former
+    client, alone, former
 ):
-    confirmed = minutes(reference_document, status="confirmed", number=7, date="2021-12-07")
+    confirmed = alone(status="confirmed", number=7, date="2021-12-07")
     client.force_login(former)
     home = client.get(reverse("home"))
     assert list(home.context["bodies"]) == []
@@ -193,7 +182,7 @@ def test_a_membership_counts_from_its_start_to_its_end(draft, start, end, counts
     def day(offset):
         return None if offset is None else today + datetime.timedelta(days=offset)
 
-    user = seat(draft.body, Membership.Role.MINUTE_TAKER, start=day(start), end=day(end))
+    user = user_in(draft.body, Membership.Role.MINUTE_TAKER, start=day(start), end=day(end))
 
     assert (draft.body in access.readable_bodies(user)) is counts
     assert (draft.body in access.writable_bodies(user)) is counts
@@ -207,7 +196,7 @@ def test_a_membership_counts_from_its_start_to_its_end(draft, start, end, counts
 def test_a_former_minute_taker_who_is_a_member_now_reads_but_does_not_write(
     client, draft, writer, former
 ):
-    seat(draft.body, user=former, start=datetime.date(2022, 1, 1))
+    user_in(draft.body, user=former, start=datetime.date(2022, 1, 1))
     workflow.circulate(draft.pk, writer)
     client.force_login(former)
 
@@ -221,11 +210,11 @@ def test_a_former_minute_taker_who_is_a_member_now_reads_but_does_not_write(
 
 
 def test_the_task_list_asks_the_same_queries_for_one_body_and_for_five(
-    client, reference_document, django_assert_max_num_queries
+    client, alone, django_assert_max_num_queries
 ):
     staff = UserFactory(is_staff=True)
     client.force_login(staff)
-    minutes(reference_document, status="confirmed")
+    alone(status="confirmed")
     client.get(reverse("protokolle:tasks"))
 
     counts = []
@@ -242,15 +231,15 @@ def test_the_task_list_asks_the_same_queries_for_one_body_and_for_five(
 
 
 @pytest.fixture
-def hidden(reference_document):
+def hidden(alone):
     """Confirmed public minutes with one non-public item, and both archived PDFs."""
-    return minutes(reference_document, status="confirmed", change=hide_item)
+    return alone(status="confirmed", change=hide_item)
 
 
 def test_staff_find_non_public_items_in_search_as_members_do(client, hidden):
-    member = seat(hidden.body)
+    member = user_in(hidden.body)
     staff = UserFactory(is_staff=True)
-    outsider = seat(BodyFactory())
+    outsider = user_in(BodyFactory())
     counts = {}
     for name, user in (("member", member), ("staff", staff), ("outsider", outsider)):
         client.force_login(user)
@@ -289,9 +278,9 @@ def test_staff_write_only_where_they_are_current_minute_takers(client, draft, re
     assert access.readable_bodies(staff).filter(pk=draft.body.pk).exists()
     assert not access.writable_bodies(staff).exists()
 
-    seat(draft.body, Membership.Role.MINUTE_TAKER, user=staff, end=ENDED)
+    user_in(draft.body, Membership.Role.MINUTE_TAKER, user=staff, end=ENDED)
     assert not access.can_write(staff, draft.body)
-    seat(draft.body, Membership.Role.MINUTE_TAKER, user=staff)
+    user_in(draft.body, Membership.Role.MINUTE_TAKER, user=staff)
     assert access.can_write(staff, draft.body)
     assert client.get(reverse("protokolle:meeting_edit", args=[draft.pk])).status_code == 200
 
@@ -308,7 +297,7 @@ def test_superusers_read_and_write_everywhere_but_respond_only_with_a_seat(draft
 
 
 def test_inactive_and_anonymous_users_have_no_right(draft):
-    inactive = seat(draft.body, Membership.Role.MINUTE_TAKER, user=UserFactory(is_active=False))
+    inactive = user_in(draft.body, Membership.Role.MINUTE_TAKER, user=UserFactory(is_active=False))
     gone_admin = UserFactory(is_superuser=True, is_staff=True, is_active=False)
     for user in (inactive, gone_admin, AnonymousUser()):
         assert not access.readable_bodies(user).exists()
@@ -320,8 +309,8 @@ def test_inactive_and_anonymous_users_have_no_right(draft):
 # --- the variant of the minutes: decided in access -----------------------------------------
 
 
-def test_access_decides_the_variant_of_the_minutes(draft, reference_document):
-    closed = minutes(reference_document, number=9, change=lambda m: m.update(public=False))
+def test_access_decides_the_variant_of_the_minutes(draft, alone):
+    closed = alone(number=9, change=lambda m: m.update(public=False))
     members, public = ArchivedPdf.Variant.MEMBERS, ArchivedPdf.Variant.PUBLIC
 
     assert access.minutes_variants(draft) == [members, public]
@@ -335,16 +324,16 @@ def test_access_decides_the_variant_of_the_minutes(draft, reference_document):
 
 
 @pytest.mark.parametrize("name", ["protokolle:minutes_pdf", "protokolle:minutes_preview"])
-def test_a_meeting_that_is_not_public_has_no_public_version(client, reference_document, name):
-    closed = minutes(reference_document, change=lambda m: m.update(public=False))
-    client.force_login(seat(closed.body))
+def test_a_meeting_that_is_not_public_has_no_public_version(client, alone, name):
+    closed = alone(change=lambda m: m.update(public=False))
+    client.force_login(user_in(closed.body))
     url = reverse(name, args=[closed.pk])
     assert client.get(url).status_code == 200
     assert client.get(url, {"version": "public"}).status_code == 404
 
 
 def test_preview_and_pdf_take_their_variant_from_access(client, draft, monkeypatch):
-    client.force_login(seat(draft.body))
+    client.force_login(user_in(draft.body))
     asked = []
 
     def public(meeting, value=None):
@@ -360,10 +349,10 @@ def test_preview_and_pdf_take_their_variant_from_access(client, draft, monkeypat
     assert asked == ["x", None]
 
 
-def test_the_read_view_offers_the_public_pdf_only_where_one_exists(client, reference_document):
-    open_minutes = minutes(reference_document)
-    closed = minutes(reference_document, number=9, change=lambda m: m.update(public=False))
-    client.force_login(seat(open_minutes.body))
+def test_the_read_view_offers_the_public_pdf_only_where_one_exists(client, alone):
+    open_minutes = alone()
+    closed = alone(number=9, change=lambda m: m.update(public=False))
+    client.force_login(user_in(open_minutes.body))
     for meeting, offered in ((open_minutes, True), (closed, False)):
         html = client.get(reverse("protokolle:meeting_detail", args=[meeting.pk])).content
         public_url = reverse("protokolle:minutes_pdf", args=[meeting.pk]) + "?version=public"
