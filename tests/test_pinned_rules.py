@@ -19,32 +19,12 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from protokolle import drafting, pdf, workflow
-from protokolle.models import Meeting, Membership, MinutesVersion, Response, Result
+from protokolle.models import Meeting, MinutesVersion, Response, Result
 
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import user_in, writer_of
 from .html_forms import form_data
 
 pytestmark = pytest.mark.django_db
-
-
-def imported(reference_document, **meeting):
-    """The reference minutes as another meeting of the same body, stored as a draft."""
-    document = copy.deepcopy(reference_document)
-    document["meeting"].update(status="draft", approves_minutes_of=[], next_meeting=None)
-    document["meeting"].update(meeting)
-    return workflow.import_minutes(document)
-
-
-def user_with(body, role=Membership.Role.MEMBER, voting=True, **person):
-    user = UserFactory()
-    MembershipFactory(
-        body=body, person=PersonFactory(user=user, **person), role=role, voting=voting
-    )
-    return user
-
-
-def writer_of(body):
-    return user_with(body, Membership.Role.MINUTE_TAKER, voting=False)
 
 
 def status_of(meeting):
@@ -102,11 +82,11 @@ WAYS = ["create", "bulk_create", "raw_sql"]
 
 
 @pytest.fixture
-def circulated_with_member(reference_document):
+def circulated_with_member(minutes):
     """Circulated minutes (version 1), their minute-taker, and a member who may answer."""
-    meeting = imported(reference_document)
-    writer = writer_of(meeting.body)
-    member = user_with(meeting.body, name="Katja Boll")
+    meeting = minutes(alone=True)
+    writer = writer_of(meeting.body, voting=False)
+    member = user_in(meeting.body, name="Katja Boll")
     version = workflow.circulate(meeting.pk, writer)
     return meeting, version, writer, member
 
@@ -224,13 +204,13 @@ BOTH_WAITING = "der 6. Sitzung vom 07.12.2021 und der 7. Sitzung vom 25.01.2022"
 
 
 @pytest.fixture
-def two_waiting(reference_document):
+def two_waiting(minutes):
     """The 6th and 7th meeting of the body, both circulated and not yet confirmed."""
-    sixth = imported(reference_document, number=6, date="2021-12-07")
-    seventh = imported(reference_document, number=7, date="2022-01-25")
-    writer = writer_of(sixth.body)
-    for minutes in (sixth, seventh):
-        workflow.circulate(minutes.pk, writer)
+    sixth = minutes(alone=True, number=6, date="2021-12-07")
+    seventh = minutes(alone=True, number=7, date="2022-01-25")
+    writer = writer_of(sixth.body, voting=False)
+    for waiting in (sixth, seventh):
+        workflow.circulate(waiting.pk, writer)
     return sixth.body, writer
 
 
@@ -298,13 +278,11 @@ ANNOUNCEMENT = "Die nächste Werkstattsitzung wird für den 23.05.2022 angekünd
 
 
 @pytest.mark.parametrize("text_first", [True, False], ids=["text-first", "responsible-first"])
-def test_two_writers_changing_text_and_responsible_of_one_result_both_survive(
-    reference_document, text_first
-):
-    meeting = imported(reference_document)
+def test_two_writers_changing_text_and_responsible_of_one_result_both_survive(minutes, text_first):
+    meeting = minutes(alone=True)
     first_writer, second_writer = Client(), Client()
-    first_writer.force_login(writer_of(meeting.body))
-    second_writer.force_login(writer_of(meeting.body))
+    first_writer.force_login(writer_of(meeting.body, voting=False))
+    second_writer.force_login(writer_of(meeting.body, voting=False))
     # Both load the same page before either saves.
     text_data, responsible_data = load(first_writer, meeting), load(second_writer, meeting)
     text = field_name(text_data, "-text", ANNOUNCEMENT)
@@ -331,11 +309,11 @@ OBJECTION = "Bitte TOP 2 korrigieren."
 
 
 @pytest.fixture
-def circulation(reference_document):
+def circulation(minutes):
     """Circulated minutes, their (non-voting) minute-taker and two voting members."""
-    meeting = imported(reference_document)
-    writer = writer_of(meeting.body)
-    first, second = user_with(meeting.body), user_with(meeting.body)
+    meeting = minutes(alone=True)
+    writer = writer_of(meeting.body, voting=False)
+    first, second = user_in(meeting.body), user_in(meeting.body)
     workflow.circulate(meeting.pk, writer)
     return meeting, writer, first, second
 

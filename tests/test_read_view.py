@@ -10,28 +10,14 @@ from django.urls import reverse
 from protokolle import workflow
 from protokolle.models import AgendaItem, Membership, Response
 
-from .factories import BodyFactory, MembershipFactory, PersonFactory, UserFactory
+from .factories import BodyFactory, UserFactory, user_in
 
 pytestmark = pytest.mark.django_db
 
 
-def make_meeting(reference_document, status="draft"):
-    document = copy.deepcopy(reference_document)
-    document["meeting"]["status"] = status
-    document["meeting"]["approves_minutes_of"] = []
-    document["meeting"]["next_meeting"] = None
-    return workflow.import_minutes(document)
-
-
-def user_in(body, role=Membership.Role.MEMBER, **user):
-    account = UserFactory(**user)
-    MembershipFactory(body=body, person=PersonFactory(user=account), role=role)
-    return account
-
-
 @pytest.fixture
-def meeting(reference_document):
-    return make_meeting(reference_document)
+def meeting(minutes):
+    return minutes(alone=True)
 
 
 @pytest.fixture
@@ -173,10 +159,10 @@ def test_drafts_have_no_correction_forms(client, meeting, member):
     assert correction_forms(detail(client, meeting).content.decode()) == []
 
 
-def test_confirmed_minutes_have_no_correction_forms(client, reference_document):
-    minutes = make_meeting(reference_document, status="confirmed")
-    client.force_login(user_in(minutes.body))
-    html = detail(client, minutes).content.decode()
+def test_confirmed_minutes_have_no_correction_forms(client, minutes):
+    confirmed = minutes(status="confirmed", alone=True)
+    client.force_login(user_in(confirmed.body))
+    html = detail(client, confirmed).content.decode()
     assert correction_forms(html) == []
     assert "I agree" not in html
 
@@ -264,11 +250,13 @@ def test_each_user_sees_the_buttons_of_their_role(client, meeting, writer, who, 
         "writer": writer,
         "member": user_in(meeting.body),
         "staff": UserFactory(is_staff=True),
-        "former": user_in(meeting.body, Membership.Role.MINUTE_TAKER),
+        "former": user_in(
+            meeting.body,
+            Membership.Role.MINUTE_TAKER,
+            start=datetime.date(2019, 1, 1),
+            end=datetime.date(2021, 12, 31),
+        ),
     }
-    Membership.objects.filter(person__user=users["former"]).update(
-        start=datetime.date(2019, 1, 1), end=datetime.date(2021, 12, 31)
-    )
     if status == "circulated":
         workflow.circulate(meeting.pk, writer)
     client.force_login(users[who])
@@ -320,12 +308,12 @@ def test_the_read_view_costs_the_same_queries_for_7_and_60_items(
 # --- search hits and preview ----------------------------------------------------------------
 
 
-def test_a_search_hit_opens_the_read_view_at_its_item(client, reference_document):
-    minutes = make_meeting(reference_document, status="confirmed")
-    client.force_login(user_in(minutes.body))
+def test_a_search_hit_opens_the_read_view_at_its_item(client, minutes):
+    confirmed = minutes(status="confirmed", alone=True)
+    client.force_login(user_in(confirmed.body))
     response = client.get(reverse("protokolle:search"), {"q": "Trinkwasserverbundsystem"})
     hit = response.context["page"][0]
-    detail_url = reverse("protokolle:meeting_detail", args=[minutes.pk])
+    detail_url = reverse("protokolle:meeting_detail", args=[confirmed.pk])
     expected = (
         f"{detail_url}?hit=Trinkwasserverbundsystem&amp;top={hit.agenda_item_id}"
         f"#top-{hit.agenda_item_id}"
@@ -333,11 +321,11 @@ def test_a_search_hit_opens_the_read_view_at_its_item(client, reference_document
     assert f'href="{expected}"' in response.content.decode()
 
 
-def test_the_read_view_marks_the_hit_item_and_names_the_words(client, reference_document):
-    minutes = make_meeting(reference_document, status="confirmed")
-    item = AgendaItem.objects.filter(meeting=minutes).order_by("position")[3]
-    client.force_login(user_in(minutes.body))
-    response = detail(client, minutes, hit="Trinkwasser <b>", top=item.pk)
+def test_the_read_view_marks_the_hit_item_and_names_the_words(client, minutes):
+    confirmed = minutes(status="confirmed", alone=True)
+    item = AgendaItem.objects.filter(meeting=confirmed).order_by("position")[3]
+    client.force_login(user_in(confirmed.body))
+    response = detail(client, confirmed, hit="Trinkwasser <b>", top=item.pk)
     html = response.content.decode()
     assert re.search(rf'<tr class="depth-\d is-hit" id="top-{item.pk}">', html)
     assert html.count("is-hit") == 1
