@@ -3,7 +3,6 @@
 The test fails when a URL is added without its row here.
 """
 
-import copy
 import datetime
 
 import pytest
@@ -11,9 +10,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from protokolle import workflow
-from protokolle.models import Attachment, Membership, Result
+from protokolle.models import Attachment, Result
 
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import BodyFactory, UserFactory, user_in, writer_of
 
 pytestmark = pytest.mark.django_db
 # staff: a site staff user (is_staff, not superuser) without any membership: reads every
@@ -93,39 +92,25 @@ def test_every_url_has_a_row():
 
 
 @pytest.fixture
-def world(reference_document):
-    document = copy.deepcopy(reference_document)
-    document["meeting"]["agenda"][1]["results"].append(
-        {"kind": "task", "text": "Steckbrief", "responsible": "WRL", "due": "2022-04-30"}
+def world(minutes):
+    meeting = minutes(
+        change=lambda m: m["agenda"][1]["results"].append(
+            {"kind": "task", "text": "Steckbrief", "responsible": "WRL", "due": "2022-04-30"}
+        )
     )
-    meeting = workflow.import_minutes(document)
     body = meeting.body
     users = {"admin": UserFactory(is_superuser=True, is_staff=True)}
-    for role, membership_role in (
-        ("member", Membership.Role.MEMBER),
-        ("minute_taker", Membership.Role.MINUTE_TAKER),
-    ):
-        users[role] = UserFactory()
-        MembershipFactory(body=body, person=PersonFactory(user=users[role]), role=membership_role)
+    users["member"] = user_in(body)
+    users["minute_taker"] = writer_of(body)
     users["staff"] = UserFactory(is_staff=True)
-    users["former_member"] = UserFactory()
-    MembershipFactory(
-        body=body,
-        person=PersonFactory(user=users["former_member"]),
-        role=Membership.Role.MINUTE_TAKER,
-        start=datetime.date(2019, 1, 1),
-        end=datetime.date(2021, 12, 31),
+    users["former_member"] = writer_of(
+        body, start=datetime.date(2019, 1, 1), end=datetime.date(2021, 12, 31)
     )
-    users["outsider"] = UserFactory()
-    MembershipFactory(
-        person=PersonFactory(user=users["outsider"]), role=Membership.Role.MINUTE_TAKER
-    )
+    users["outsider"] = writer_of(BodyFactory())
     workflow.circulate(meeting.pk, users["minute_taker"])
     attachment = Attachment.objects.bulk_create([Attachment(meeting=meeting, name="x")])[0]
     Attachment.objects.filter(pk=attachment.pk).update(file="attachments/x.pdf")
-    later = copy.deepcopy(reference_document)
-    later["meeting"].update(number=9, date="2022-05-23")
-    following = workflow.import_minutes(later)
+    following = minutes(number=9, date="2022-05-23")
     return {
         "users": users,
         "meeting": meeting,

@@ -1,6 +1,5 @@
 """Circulating asks first: who is told by e-mail and who is not; the message afterwards is true."""
 
-import copy
 import datetime
 
 import pytest
@@ -10,32 +9,40 @@ from django.urls import reverse
 from django.utils import translation
 
 from protokolle import workflow
-from protokolle.models import Meeting, Membership
+from protokolle.models import Meeting
 from protokolle.views.drafting import circulation_message
 
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import (
+    BodyFactory,
+    MembershipFactory,
+    PersonFactory,
+    UserFactory,
+    user_in,
+    writer_of,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def meeting(reference_document):
-    return workflow.import_minutes(copy.deepcopy(reference_document))
+def meeting(minutes):
+    return minutes()
 
 
 @pytest.fixture
 def people(meeting):
     """A minute-taker and two members with addresses, one member without, a former member."""
     body = meeting.body
-    writer = UserFactory(username="writer", email="")
-    MembershipFactory(
-        body=body,
-        person=PersonFactory(name="Alexander Boldt", user=writer, email="boldt@example.org"),
-        role=Membership.Role.MINUTE_TAKER,
+    writer = writer_of(
+        body,
+        user=UserFactory(username="writer", email=""),
+        name="Alexander Boldt",
+        email="boldt@example.org",
     )
-    member = UserFactory(username="member", email="katja.boll@example.org")
     # The address of the user account counts where the person has none.
-    MembershipFactory(body=body, person=PersonFactory(name="Katja Boll", user=member, email=""))
+    member = user_in(
+        body, user=UserFactory(username="member", email="katja.boll@example.org"), name="Katja Boll"
+    )
     MembershipFactory(body=body, person=PersonFactory(name="Elena Herzog", email="eh@example.org"))
     MembershipFactory(body=body, person=PersonFactory(name="Sven Guntermann", email=""))
     MembershipFactory(
@@ -43,10 +50,11 @@ def people(meeting):
         person=PersonFactory(name="Früher Dabei", email="frueher@example.org"),
         end=datetime.date(2020, 1, 1),
     )
-    outsider = UserFactory(username="outsider")
-    MembershipFactory(
-        person=PersonFactory(name="Fremde Person", user=outsider, email="fremd@example.org"),
-        role=Membership.Role.MINUTE_TAKER,
+    outsider = writer_of(
+        BodyFactory(),
+        user=UserFactory(username="outsider"),
+        name="Fremde Person",
+        email="fremd@example.org",
     )
     admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
     return {"writer": writer, "member": member, "outsider": outsider, "admin": admin}
@@ -100,20 +108,15 @@ def test_the_page_asks_first_and_changes_nothing(client, meeting, people):
 
 
 @pytest.mark.parametrize("status", ["circulated", "confirmed"])
-def test_minutes_that_are_no_draft_go_back_to_the_read_view(
-    client, reference_document, people, status
-):
-    document = copy.deepcopy(reference_document)
-    document["meeting"]["status"] = status
+def test_minutes_that_are_no_draft_go_back_to_the_read_view(client, minutes, people, status):
     # The people fixture's body is the reference's body; this is another meeting of it.
-    document["meeting"]["number"] = 30
-    minutes = workflow.import_minutes(document)
+    other = minutes(status=status, number=30)
     client.force_login(people["writer"])
 
-    response = client.get(url(minutes))
+    response = client.get(url(other))
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("protokolle:meeting_detail", args=[minutes.pk])
+    assert response["Location"] == reverse("protokolle:meeting_detail", args=[other.pk])
 
 
 def test_the_message_names_who_was_not_told_and_claims_no_mail_not_sent(meeting, people):
@@ -130,12 +133,7 @@ def test_the_message_names_who_was_not_told_and_claims_no_mail_not_sent(meeting,
 
 
 def test_without_any_address_nobody_is_said_to_be_notified(client, meeting):
-    writer = UserFactory(email="")
-    MembershipFactory(
-        body=meeting.body,
-        person=PersonFactory(name="Ohne Adresse", user=writer, email=""),
-        role=Membership.Role.MINUTE_TAKER,
-    )
+    writer = writer_of(meeting.body, user=UserFactory(email=""), name="Ohne Adresse")
     in_english(client)
     client.force_login(writer)
 

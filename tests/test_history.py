@@ -1,6 +1,5 @@
 """The history of a meeting: one sentence per action, in local time, the raw log for admins."""
 
-import copy
 import datetime
 
 import pytest
@@ -11,9 +10,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from protokolle import history, workflow
-from protokolle.models import AgendaItem, Membership, Result
+from protokolle.models import AgendaItem, Result
 
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import PersonFactory, UserFactory, user_in, writer_of
 
 pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
@@ -30,8 +29,8 @@ IMPORTED = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def meeting(reference_document):
-    meeting = workflow.import_minutes(copy.deepcopy(reference_document))
+def meeting(minutes):
+    meeting = minutes()
     # The import's rows lie in the past, apart from what each test does.
     LogEntry.objects.update(timestamp=IMPORTED)
     return meeting
@@ -44,19 +43,12 @@ def new_rows(**filters):
 @pytest.fixture
 def writer(meeting):
     user = UserFactory(username="boldt", first_name="Alex", last_name="B.")
-    MembershipFactory(
-        body=meeting.body,
-        person=PersonFactory(name="Alexander Boldt", user=user),
-        role=Membership.Role.MINUTE_TAKER,
-    )
-    return user
+    return writer_of(meeting.body, user=user, name="Alexander Boldt")
 
 
 @pytest.fixture
 def member(meeting):
-    user = UserFactory(username="boll")
-    MembershipFactory(body=meeting.body, person=PersonFactory(name="Katja Boll", user=user))
-    return user
+    return user_in(meeting.body, user=UserFactory(username="boll"), name="Katja Boll")
 
 
 def at(moment, *rows):

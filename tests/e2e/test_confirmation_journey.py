@@ -1,11 +1,8 @@
-import copy
-
 import pytest
 from playwright.sync_api import expect
 
-from protokolle import workflow
-from protokolle.models import ArchivedPdf, Meeting, Membership, Result
-from tests.factories import MembershipFactory, PersonFactory, UserFactory
+from protokolle.models import ArchivedPdf, Meeting, Result
+from tests.factories import UserFactory, user_in, writer_of
 
 from .conftest import log_in
 from .guards import check_page
@@ -15,31 +12,24 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def add_writer_and_member(body):
     """The demo's minute-taker ``protokoll`` and member ``mitglied`` in ``body``."""
-    writer = UserFactory(username="protokoll")
-    MembershipFactory(
-        body=body,
-        person=PersonFactory(user=writer, name="Alexander Boldt"),
-        role=Membership.Role.MINUTE_TAKER,
-    )
-    member = UserFactory(username="mitglied")
-    MembershipFactory(
-        body=body,
-        person=PersonFactory(user=member, name="Katja Boll", email="katja.boll@example.org"),
-        role=Membership.Role.MEMBER,
+    writer = writer_of(body, user=UserFactory(username="protokoll"), name="Alexander Boldt")
+    member = user_in(
+        body,
+        user=UserFactory(username="mitglied"),
+        name="Katja Boll",
+        email="katja.boll@example.org",
     )
     return writer, member
 
 
 @pytest.fixture
-def setup(reference_document):
-    draft = workflow.import_minutes(copy.deepcopy(reference_document))
-    following = copy.deepcopy(reference_document)
-    following["meeting"].update(number=9, date="2022-05-23", next_meeting=None)
-    following["meeting"]["approves_minutes_of"] = []
-    following["meeting"]["agenda"] = following["meeting"]["agenda"][:1]
-    following["meeting"]["agenda"][0]["results"] = []
-    following["meeting"]["agenda"][0]["title"] = "Begrüßung"
-    nine = workflow.import_minutes(following)
+def setup(minutes):
+    draft = minutes()
+
+    def welcome_only(meeting):
+        meeting["agenda"] = [{**meeting["agenda"][0], "results": [], "title": "Begrüßung"}]
+
+    nine = minutes(number=9, date="2022-05-23", alone=True, change=welcome_only)
     add_writer_and_member(draft.body)
     return draft, nine
 
@@ -136,20 +126,15 @@ def test_minutes_go_from_draft_to_confirmed(browser, live_server, setup):
     assert Result.objects.get(approval__isnull=False).vote_yes == 9
 
 
-def test_the_archive_pages_are_accessible(page, live_server, reference_document):
-    document = copy.deepcopy(reference_document)
-    document["meeting"]["status"] = "confirmed"
-    document["meeting"]["agenda"][1]["results"].append(
-        {
-            "kind": "task",
-            "text": "Steckbrief überarbeiten",
-            "responsible": "WRL",
-            "due": "2022-04-30",
-        }
-    )
-    minutes = workflow.import_minutes(document)
-    writer = UserFactory(username="protokoll")
-    MembershipFactory(body=minutes.body, person=PersonFactory(user=writer), role="minute_taker")
+def test_the_archive_pages_are_accessible(page, live_server, minutes):
+    task = {
+        "kind": "task",
+        "text": "Steckbrief überarbeiten",
+        "responsible": "WRL",
+        "due": "2022-04-30",
+    }
+    confirmed = minutes(status="confirmed", change=lambda m: m["agenda"][1]["results"].append(task))
+    writer_of(confirmed.body, user=UserFactory(username="protokoll"))
     log_in(page, live_server, "protokoll")
 
     page.get_by_role("link", name="Archiv", exact=True).click()
