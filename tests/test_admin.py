@@ -12,7 +12,6 @@ from protokolle.models import (
     Approval,
     ArchivedPdf,
     Meeting,
-    Membership,
     MinutesVersion,
     Participant,
     Person,
@@ -21,21 +20,20 @@ from protokolle.models import (
 )
 
 from .conftest import row_counts
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import MembershipFactory, PersonFactory, UserFactory, user_in, writer_of
 from .html_forms import form_data
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def meeting(reference_document):
-    return workflow.import_minutes(reference_document)
+def meeting(minutes):
+    return minutes()
 
 
 @pytest.fixture
-def confirmed(reference_document):
-    reference_document["meeting"]["status"] = "confirmed"
-    return workflow.import_minutes(reference_document)
+def confirmed(minutes):
+    return minutes(status="confirmed")
 
 
 @pytest.mark.parametrize(
@@ -70,10 +68,8 @@ def test_the_meeting_list_searches_agenda_titles(admin_client, meeting):
 
 
 @pytest.fixture
-def confirmed_other(reference_document):
-    reference_document["meeting"]["number"] = 9
-    reference_document["meeting"]["status"] = "confirmed"
-    return workflow.import_minutes(reference_document)
+def confirmed_other(minutes):
+    return minutes(status="confirmed", number=9)
 
 
 def test_confirmed_minutes_are_read_only_in_the_admin(admin_client, confirmed):
@@ -126,12 +122,6 @@ def shown(response):
 def named(meeting):
     with translation.override("de"):
         return str(meeting)
-
-
-def minute_taker(body):
-    user = UserFactory()
-    MembershipFactory(body=body, person=PersonFactory(user=user), role=Membership.Role.MINUTE_TAKER)
-    return user
 
 
 WORKFLOW_FIELDS = ["status", "circulation_deadline", "confirmed_at", "confirmed_by_circulation"]
@@ -301,7 +291,7 @@ def test_only_the_bodys_minute_takers_change_the_status_in_the_admin(client, mee
 
 
 def test_the_minute_taker_may_circulate_through_the_admin(client, meeting):
-    writer = minute_taker(meeting.body)
+    writer = writer_of(meeting.body)
     writer.is_staff = True
     writer.save()
     writer.user_permissions.add(
@@ -366,7 +356,7 @@ def minutes_referring_to(meeting):
     """Confirm ``meeting`` through the workflow, referring to ``person`` as ``how`` says."""
 
     def confirmed_referring_to(person, how):
-        writer = minute_taker(meeting.body)
+        writer = writer_of(meeting.body)
         refer_to_person(meeting, person, how)
         if how == "response":
             person.user = person.user or UserFactory()
@@ -453,23 +443,22 @@ def user_delete_page(user):
 
 
 @pytest.fixture
-def minutes_by_user(meeting, reference_document):
+def minutes_by_user(meeting, minutes):
     """Confirmed minutes that refer to ``user`` as ``how`` says, made through the workflow."""
 
     def confirmed_by(user, how):
-        writer = minute_taker(meeting.body)
+        writer = writer_of(meeting.body)
         if how == "version":  # MinutesVersion.created_by
             return confirm_through_the_workflow(meeting, user)
         if how == "response":  # Response.user
-            MembershipFactory(body=meeting.body, person=PersonFactory(user=user))
+            user_in(meeting.body, user=user)
             workflow.circulate(meeting.pk, writer)
             workflow.respond(meeting.pk, user, Response.Kind.AGREE)
             workflow.confirm(meeting.pk, writer)
             return Meeting.objects.get(pk=meeting.pk)
         # Approval.recorded_by: the deciding meeting, confirmed later, holds the record.
         workflow.circulate(meeting.pk, writer)
-        reference_document["meeting"].update(number=9, date="2022-05-23")
-        deciding = workflow.import_minutes(reference_document)
+        deciding = minutes(number=9, date="2022-05-23")
         workflow.record_approval(deciding.pk, meeting.pk, Approval.Outcome.APPROVED, user)
         return confirm_through_the_workflow(deciding, writer)
 
@@ -521,7 +510,7 @@ def test_a_user_that_only_drafts_refer_to_is_deleted_as_before(admin_client, mee
 
 
 def test_no_buttons_for_a_minute_taker_who_may_only_view_meetings_in_the_admin(client, meeting):
-    writer = minute_taker(meeting.body)
+    writer = writer_of(meeting.body)
     writer.is_staff = True
     writer.save()
     writer.user_permissions.add(Permission.objects.get(codename="view_meeting"))

@@ -9,7 +9,6 @@ from protokolle.editor import Editor
 from protokolle.models import (
     AgendaItem,
     Meeting,
-    Membership,
     Participant,
     Presenter,
     Result,
@@ -17,42 +16,31 @@ from protokolle.models import (
     flatten_agenda,
 )
 
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import BodyFactory, MembershipFactory, PersonFactory, user_in, writer_of
 from .html_forms import form_data
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def meeting(reference_document):
-    return workflow.import_minutes(copy.deepcopy(reference_document))
-
-
-def user_with_role(body, role, **person):
-    user = UserFactory()
-    MembershipFactory(body=body, person=PersonFactory(user=user, **person), role=role)
-    return user
+def meeting(minutes):
+    return minutes()
 
 
 @pytest.fixture
 def writer(meeting):
-    return user_with_role(meeting.body, Membership.Role.MINUTE_TAKER, name="Alexander Boldt")
+    return writer_of(meeting.body, name="Alexander Boldt")
 
 
 @pytest.fixture
 def member(meeting):
-    return user_with_role(meeting.body, Membership.Role.MEMBER, name="Katja Boll")
+    return user_in(meeting.body, name="Katja Boll")
 
 
 @pytest.fixture
 def outsider():
-    return user_with_role(None, Membership.Role.MINUTE_TAKER) if False else _outsider()
-
-
-def _outsider():
-    user = UserFactory()
-    MembershipFactory(person=PersonFactory(user=user), role=Membership.Role.MINUTE_TAKER)
-    return user
+    """A minute-taker of another body."""
+    return writer_of(BodyFactory())
 
 
 def edit_url(meeting):
@@ -111,10 +99,9 @@ def test_the_minute_taker_edits(client, meeting, writer):
 
 
 @pytest.mark.parametrize("status", ["circulated", "confirmed"])
-def test_only_drafts_are_editable(client, reference_document, status):
-    reference_document["meeting"]["status"] = status
-    meeting = workflow.import_minutes(reference_document)
-    writer = user_with_role(meeting.body, Membership.Role.MINUTE_TAKER)
+def test_only_drafts_are_editable(client, minutes, status):
+    meeting = minutes(status=status)
+    writer = writer_of(meeting.body)
     client.force_login(writer)
 
     response = client.get(edit_url(meeting), follow=True)
@@ -276,10 +263,8 @@ def test_an_agenda_number_used_twice_is_refused(client, meeting, writer):
     assert AgendaItem.objects.get(meeting=meeting, title="Sonstiges").number == "6"
 
 
-def test_a_meeting_number_used_in_the_body_is_refused(client, meeting, writer, reference_document):
-    other = copy.deepcopy(reference_document)
-    other["meeting"]["number"] = 9
-    workflow.import_minutes(other)
+def test_a_meeting_number_used_in_the_body_is_refused(client, meeting, writer, minutes):
+    minutes(number=9)
     client.force_login(writer)
     data = load(client, meeting)
     data["meeting-number"] = "9"
@@ -641,17 +626,12 @@ def test_a_date_that_is_no_date_shows_no_agenda_and_creates_nothing(client, meet
 
 
 def test_item_1_names_exactly_the_minutes_the_decision_section_lists(
-    client, meeting, writer, reference_document
+    client, meeting, writer, minutes
 ):
-    def earlier(number, date):
-        document = copy.deepcopy(reference_document)
-        document["meeting"].update(number=number, date=date)
-        return workflow.import_minutes(document)
-
-    circulated = [meeting, earlier(6, "2021-12-07")]
-    for minutes in circulated:
-        workflow.circulate(minutes.pk, writer)
-    earlier(7, "2022-01-10")  # a draft never circulated: nothing to confirm
+    circulated = [meeting, minutes(number=6, date="2021-12-07")]
+    for earlier in circulated:
+        workflow.circulate(earlier.pk, writer)
+    minutes(number=7, date="2022-01-10")  # a draft never circulated: nothing to confirm
     client.force_login(writer)
 
     client.post(new_url(meeting.body), new_meeting_data())

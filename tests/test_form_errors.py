@@ -5,17 +5,15 @@ linked the unsaved attachment: NoReverseMatch), a NUL in an attachment's name (w
 PostgreSQL refuses in text), and vote counts like 99999999999 (DataError on PostgreSQL).
 """
 
-import copy
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils.html import escape
 
 from protokolle import forms, workflow
-from protokolle.models import Approval, Attachment, Meeting, Membership, Result
+from protokolle.models import Approval, Attachment, Meeting, Result
 
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import writer_of
 from .html_forms import form_data
 
 pytestmark = pytest.mark.django_db
@@ -24,23 +22,13 @@ PDF = b"%PDF-1.7 demo"
 
 
 @pytest.fixture
-def meeting(reference_document):
-    return workflow.import_minutes(copy.deepcopy(reference_document))
-
-
-def minute_taker(body):
-    user = UserFactory()
-    MembershipFactory(
-        body=body,
-        person=PersonFactory(user=user, email=f"{user.username}@example.org"),
-        role=Membership.Role.MINUTE_TAKER,
-    )
-    return user
+def meeting(minutes):
+    return minutes()
 
 
 @pytest.fixture
 def writer(meeting):
-    return minute_taker(meeting.body)
+    return writer_of(meeting.body)
 
 
 def edit_url(meeting):
@@ -284,21 +272,13 @@ def test_the_vote_count_messages_name_the_limit():
 
 
 @pytest.fixture
-def circulated_and_later(reference_document):
+def circulated_and_later(minutes):
     """Circulated minutes, a later draft of the same body that decides on them, and its
     minute-taker."""
-
-    def meeting_with(number, date):
-        document = copy.deepcopy(reference_document)
-        document["meeting"].update(number=number, date=date, status="draft")
-        document["meeting"]["approves_minutes_of"] = []
-        document["meeting"]["next_meeting"] = None
-        return workflow.import_minutes(document)
-
-    earlier = meeting_with(8, "2022-03-21")
-    user = minute_taker(earlier.body)
+    earlier = minutes(alone=True)
+    user = writer_of(earlier.body)
     workflow.circulate(earlier.pk, user)
-    return earlier, meeting_with(28, "2022-12-01"), user
+    return earlier, minutes(number=28, date="2022-12-01", alone=True), user
 
 
 @pytest.mark.parametrize("count", ["99999999999", "9" * 5000])
