@@ -5,31 +5,26 @@ that check and our save. The database's unique constraint catches it: the loser 
 message and the next free number, and keeps everything else typed (issue 12, item 7).
 """
 
-import copy
-
 import pytest
 from django.urls import reverse
 
-from protokolle import drafting, workflow
-from protokolle.models import AgendaItem, Meeting, Membership
+from protokolle import drafting
+from protokolle.models import AgendaItem, Meeting
 
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import writer_of
 from .html_forms import form_data
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def body(reference_document):
-    return workflow.import_minutes(copy.deepcopy(reference_document)).body
+def body(minutes):
+    return minutes().body
 
 
 @pytest.fixture
 def writer(body):
-    user = UserFactory()
-    person = PersonFactory(user=user)
-    MembershipFactory(body=body, person=person, role=Membership.Role.MINUTE_TAKER)
-    return user
+    return writer_of(body)
 
 
 def test_a_number_taken_meanwhile_gives_a_message_and_the_next_free_number(
