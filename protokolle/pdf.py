@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 from django.contrib.staticfiles import finders
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -191,37 +191,79 @@ def filename(meeting, variant):
     return f"protokoll-{meeting.body.pk}-{number}-{meeting.date:%Y-%m-%d}{suffix}.pdf"
 
 
+def variants(meeting):
+    """The archival copies confirmed minutes have: the members', and public for public ones."""
+    if meeting.public:
+        return [ArchivedPdf.Variant.MEMBERS, ArchivedPdf.Variant.PUBLIC]
+    return [ArchivedPdf.Variant.MEMBERS]
+
+
 def archive(meeting):
     """Render confirmed minutes once and store them with their SHA-256.
 
-    Called wherever minutes become confirmed, inside that transaction. Stores the
-    members' version and, for public meetings, the public version. Returns the
-    ArchivedPdf rows; minutes that already have them are left alone.
+    Called after the transaction that confirmed them, so that no row lock is held
+    while rendering. Stores the members' version and, for public meetings, the public
+    version; returns the ArchivedPdf rows. A copy that has its row is never rendered
+    again. Two processes archiving the same minutes at once store one row per
+    variant: the unique constraint lets the first in, the other's file is removed and
+    the existing row returned.
     """
     if not meeting.is_confirmed:
         raise ValueError("only confirmed minutes are archived")
     loaded = Meeting.objects.for_minutes().get(pk=meeting.pk)
-    variants = [ArchivedPdf.Variant.MEMBERS]
-    if loaded.public:
-        variants.append(ArchivedPdf.Variant.PUBLIC)
+    if not loaded.is_confirmed:
+        raise ValueError("only confirmed minutes are archived")
+    existing = {copy.variant: copy for copy in loaded.archived_pdfs.all()}
     copies = []
-    with transaction.atomic():
-        existing = {copy.variant: copy for copy in ArchivedPdf.objects.filter(meeting=meeting)}
-        for variant in variants:
-            if variant in existing:
-                copies.append(existing[variant])
-                continue
+    for variant in variants(loaded):
+        if variant not in existing:
             data = render_pdf(loaded, public_only=variant == ArchivedPdf.Variant.PUBLIC)
-            copy = ArchivedPdf(
-                meeting=loaded,
-                variant=variant,
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
-            )
-            copy.file.save(filename(loaded, variant), ContentFile(data), save=False)
-            copy.save()
-            copies.append(copy)
+            existing[variant] = _store(loaded, variant, data)
+        copies.append(existing[variant])
     return copies
+
+
+def _store(meeting, variant, data):
+    """Store one rendered copy, or return the one another process stored first."""
+    copy = ArchivedPdf(
+        meeting=meeting,
+        variant=variant,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+    )
+    # The storage never overwrites: a second process gets a file name of its own.
+    copy.file.save(filename(meeting, variant), ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            copy.save()
+    except IntegrityError:
+        copy.file.storage.delete(copy.file.name)
+        winner = ArchivedPdf.objects.filter(meeting=meeting, variant=variant).first()
+        if winner is None:
+            raise
+        return winner
+    except BaseException:
+        copy.file.storage.delete(copy.file.name)
+        raise
+    return copy
+
+
+def ensure_archived(meeting):
+    """The archival copies of confirmed minutes, rendering any that are missing.
+
+    Minutes stay confirmed when rendering their copies failed after the confirmation
+    (a render that timed out, a process that was stopped): this renders them when
+    they are next asked for, e.g. by the PDF download or ``verify_archive``. Cheap
+    when nothing is missing (no query for a meeting loaded ``for_minutes()``).
+    Returns [] for minutes that are not confirmed. A copy whose row exists but whose
+    file is gone is not rendered again: that is a damaged archive (``verify``).
+    """
+    if not meeting.is_confirmed:
+        return []
+    copies = list(meeting.archived_pdfs.all())
+    if {copy.variant for copy in copies} >= set(variants(meeting)):
+        return copies
+    return archive(meeting)
 
 
 def sha256_of(stored_file):

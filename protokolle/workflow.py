@@ -4,6 +4,12 @@ Each transition is one function. It runs in a transaction with the meeting's row
 locked, checks the current status and the actor's role, records who did it
 (django-auditlog, with the actor set explicitly so commands are recorded too),
 and raises WorkflowError with a message a user can read.
+
+Locks: only the meetings' own rows (``of=("self",)``: never the body's, which every
+meeting of the body shares), and where one step locks two meetings, both in one
+query in primary-key order, so two steps never wait for each other in a circle.
+Confirming renders the archival PDFs (seconds for long minutes) only after the
+status change has committed and its lock is gone, still before the step returns.
 """
 
 import logging
@@ -30,11 +36,24 @@ class WorkflowError(Exception):
     """A transition that is not allowed now; the message tells the user why."""
 
 
+def _for_update():
+    """Meetings with their body, locking the meetings' rows only, not the body's."""
+    return Meeting.objects.select_for_update(of=("self",)).select_related("body")
+
+
 def _locked(pk):
     try:
-        return Meeting.objects.select_for_update().select_related("body").get(pk=pk)
+        return _for_update().get(pk=pk)
     except Meeting.DoesNotExist as exc:
         raise WorkflowError(_("These minutes do not exist (any more).")) from exc
+
+
+def _locked_pair(first_pk, second_pk):
+    """Lock two meetings in one query, in primary-key order as everywhere; return both."""
+    found = {m.pk: m for m in _for_update().filter(pk__in=[first_pk, second_pk]).order_by("pk")}
+    if first_pk not in found or second_pk not in found:
+        raise WorkflowError(_("These minutes do not exist (any more)."))
+    return found[first_pk], found[second_pk]
 
 
 def _require_status(meeting, *allowed):
@@ -103,8 +122,10 @@ def circulate(meeting_pk, user):
 
     Returns the version; ``version.notice`` says who is told by e-mail (a
     ``Notice``, filled in once the mails went out after the commit), or is None
-    when circulating the corrected version confirmed the minutes at once.
+    when circulating the corrected version confirmed the minutes at once (their
+    archival PDFs are stored after the commit, before this returns).
     """
+    confirmed = False
     with transaction.atomic(), set_actor(user):
         meeting = _locked(meeting_pk)
         _require_writer(user, meeting)
@@ -131,12 +152,15 @@ def circulate(meeting_pk, user):
         )
         if pending:
             _confirm(meeting)
+            confirmed = True
             version.notice = None
         else:
             notice = notice_for(meeting)
             version.notice = notice
             # After the commit: a mail server that is down must not undo the circulation.
             transaction.on_commit(lambda: _notify_members(meeting.pk, number, notice))
+    if confirmed:
+        _archive(meeting)
     return version
 
 
@@ -182,7 +206,12 @@ def _notify_members(meeting_pk, number, notice):
 
 
 def respond(meeting_pk, user, kind, text="", agenda_item_pk=None):
-    """A member agrees with the circulated version, or objects / asks for a correction."""
+    """A member agrees with the circulated version, or objects / asks for a correction.
+
+    In a confirmation by circulation the last voting member's agreement confirms the
+    minutes; their archival PDFs are stored after the commit, before this returns.
+    """
+    confirmed = False
     with transaction.atomic(), set_actor(user):
         meeting = _locked(meeting_pk)
         membership = membership_of(user, meeting.body)
@@ -210,6 +239,9 @@ def respond(meeting_pk, user, kind, text="", agenda_item_pk=None):
         )
         if meeting.circulation_deadline and _all_voting_members_agree(meeting):
             _confirm(meeting, by_circulation=True)
+            confirmed = True
+    if confirmed:
+        _archive(meeting)
     return response
 
 
@@ -239,6 +271,7 @@ def _all_voting_members_agree(meeting):
 
 def start_confirmation_by_circulation(meeting_pk, user, deadline):
     """Umlaufverfahren: members confirm in writing until ``deadline``."""
+    confirmed = False
     with transaction.atomic(), set_actor(user):
         meeting = _locked(meeting_pk)
         _require_writer(user, meeting)
@@ -249,6 +282,9 @@ def start_confirmation_by_circulation(meeting_pk, user, deadline):
         meeting.save()
         if _all_voting_members_agree(meeting):
             _confirm(meeting, by_circulation=True)
+            confirmed = True
+    if confirmed:
+        _archive(meeting)
     return meeting
 
 
@@ -256,6 +292,8 @@ def close_circulations(today=None):
     """Confirm circulated minutes whose deadline passed without an objection.
 
     Returns (confirmed, open_with_objections). Running it again changes nothing more.
+    Each meeting is confirmed in a transaction of its own; its archival PDFs are
+    rendered after that commit, while no lock is held.
     """
     today = today or timezone.localdate()
     confirmed, objected = [], []
@@ -273,6 +311,8 @@ def close_circulations(today=None):
                 continue
             _confirm(meeting, by_circulation=True)
             confirmed.append(meeting)
+        # Reached only when this meeting was confirmed (every other case continues).
+        _archive(meeting)
     return confirmed, objected
 
 
@@ -319,16 +359,18 @@ def record_approval(deciding_pk, approved_pk, outcome, user, vote=None, note="")
     changes: reopens them; circulating the corrected version confirms them.
     rejected: reopens them. The decision bullet under the deciding meeting's
     first agenda item is written from this record.
+
+    Both meetings are locked in one query, in primary-key order: a step that locks
+    them the other way round could otherwise wait for this one while it waits.
     """
     if outcome not in Approval.Outcome.values:
         raise WorkflowError(_("Please choose the outcome."))
     try:
         with transaction.atomic(), set_actor(user):
-            deciding = _locked(deciding_pk)
+            # The earlier minutes are locked too: two approvals of them could race.
+            deciding, approved = _locked_pair(deciding_pk, approved_pk)
             _require_writer(user, deciding)
             _require_status(deciding, Meeting.Status.DRAFT)
-            # Lock the earlier minutes too: two approvals of them could race.
-            approved = _locked(approved_pk)
             if approved.body_id != deciding.body_id or approved.date >= deciding.date:
                 raise WorkflowError(_("Only earlier minutes of the same body can be decided on."))
             if approved.status != Meeting.Status.CIRCULATED:
@@ -359,6 +401,8 @@ def record_approval(deciding_pk, approved_pk, outcome, user, vote=None, note="")
     except IntegrityError as exc:
         # The unique constraint caught a second approval racing this one.
         raise WorkflowError(_("These minutes were decided on at the same moment.")) from exc
+    if outcome == Approval.Outcome.APPROVED:
+        _archive(approved)
     return approval
 
 
@@ -386,27 +430,48 @@ def _write_bullet(deciding, approval, approved, vote):
 
 
 def _confirm(meeting, by_circulation=False):
-    """circulated → confirmed, inside the caller's transaction; archives the PDF."""
+    """circulated → confirmed, inside the caller's transaction, and indexed for search.
+
+    The caller archives the PDFs with ``_archive`` once its transaction is over:
+    rendering takes seconds, and nobody should wait that long for the row lock.
+    """
     meeting.status = Meeting.Status.CONFIRMED
     meeting.confirmed_at = timezone.now()
     meeting.confirmed_by_circulation = by_circulation
     meeting.save()
-    pdf.archive(meeting)
     search.index_meeting(meeting)
+
+
+def _archive(meeting):
+    """Render and store the archival PDFs of just confirmed minutes, after the commit.
+
+    Runs after the transition's transaction (inside a caller's outer transaction,
+    if there is one). The confirmation stands whatever happens here: when rendering
+    fails, the minutes stay confirmed without their PDFs, the failure is logged, and
+    ``pdf.ensure_archived`` renders them when they are next asked for.
+    """
+    try:
+        return pdf.archive(meeting)
+    except Exception:  # a render that timed out or failed, a full disk, ...
+        logger.exception(
+            "Archival PDFs of meeting %s failed; pdf.ensure_archived will retry", meeting.pk
+        )
+        return []
 
 
 def confirm(meeting_pk, user):
     """circulated → confirmed by the body's decision taken outside this app.
 
     For the office (the admin's action): minutes confirmed on paper or in a meeting
-    whose minutes are not kept here. Like every confirmation it dates it, archives
-    the PDF and indexes the minutes for search.
+    whose minutes are not kept here. Like every confirmation it dates it, indexes
+    the minutes for search and, after the commit, archives the PDFs.
     """
     with transaction.atomic(), set_actor(user):
         meeting = _locked(meeting_pk)
         _require_writer(user, meeting)
         _require_status(meeting, Meeting.Status.CIRCULATED)
         _confirm(meeting)
+    _archive(meeting)
     return meeting
 
 
@@ -418,7 +483,8 @@ def import_minutes(document, user=None):
 
     Writes everything or nothing; raises exchange.DocumentError listing every
     problem. Minutes that the document calls confirmed (an existing archive moving
-    in) are confirmed here, so that they get their archival PDF and search entries.
+    in) are confirmed here, so that they get their search entries and, after the
+    commit, their archival PDFs.
     """
     parsed = exchange.read(document)
     confirmed = parsed["meeting"].status == Meeting.Status.CONFIRMED
@@ -426,6 +492,8 @@ def import_minutes(document, user=None):
         meeting = exchange.store(parsed)
         if confirmed:
             _confirm(meeting)
+    if confirmed:
+        _archive(meeting)
     return meeting
 
 
