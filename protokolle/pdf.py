@@ -4,19 +4,36 @@ One template (``protokolle/pdf/minutes.html``) gives both the HTML preview and t
 PDF. WeasyPrint is set up once per process: one FontConfiguration, the stylesheet
 parsed once, and a URL fetcher that reads only our own static files, so that nothing
 typed into the minutes can make the renderer fetch anything.
+
+Every PDF is typeset in a child process: WeasyPrint cannot be interrupted, a child
+can. The parent builds the HTML and the embedded document (all the database work);
+the child only typesets and hands back the bytes through a pipe. A child that takes
+longer than ``PDF_RENDER_TIMEOUT`` seconds is killed and the caller gets
+``RenderTimeout``, whose message a user can read. The child is forked once and
+typesets render after render (see ``_Typesetter``).
 """
 
+import gc
 import hashlib
 import io
+import logging
+import math
+import multiprocessing
+import os
+import signal
+import threading
+import traceback
 from functools import cache
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 
 from . import exchange, wording
 from .models import ArchivedPdf, Meeting, Participant, build_agenda
@@ -28,6 +45,10 @@ PDF_VARIANT = "pdf/a-3b"
 # Relative URLs in the HTML resolve against this base; the fetcher maps it to
 # the static files and refuses everything else. The host can never resolve.
 BASE_URL = "http://werkstatt-static.invalid/"
+# Seconds one render may take unless settings.PDF_RENDER_TIMEOUT says otherwise.
+DEFAULT_RENDER_TIMEOUT = 60
+
+logger = logging.getLogger(__name__)
 
 ATTENDANCE_GROUPS = [
     (Participant.Status.PRESENT, "Anwesend"),
@@ -145,14 +166,47 @@ def _weasyprint():
     return weasyprint, fonts, fetcher, stylesheet
 
 
-def render_pdf(meeting, *, public_only=False):
-    """The minutes as PDF/A-3b bytes, with the exchange document embedded (``minutes.json``)."""
+# --- typesetting in a child process, with a time limit -----------------------------------
+
+
+class RenderError(Exception):
+    """A PDF that could not be rendered; the message says so in words a user can read."""
+
+    def __init__(self, message=None):
+        super().__init__(
+            message
+            or translation.gettext(
+                "The PDF could not be typeset. Please try again later, or read the minutes "
+                "in the preview."
+            )
+        )
+
+
+class RenderTimeout(RenderError):
+    """A render stopped after ``seconds``: the minutes are too long to typeset in time."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        super().__init__(
+            translation.gettext(
+                "The PDF is too long to be typeset within %(seconds)s seconds. Please shorten "
+                "very long texts, or read the minutes in the preview."
+            )
+            % {"seconds": number_format(seconds)}
+        )
+
+
+def render_timeout():
+    """Seconds one PDF render may take: ``settings.PDF_RENDER_TIMEOUT``, 60 by default."""
+    return getattr(settings, "PDF_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT)
+
+
+def _write_pdf_here(html, embedded):
+    """Typeset ``html`` in this process, with ``embedded`` attached as ``minutes.json``."""
     weasyprint, fonts, fetcher, stylesheet = _weasyprint()
-    html = render_html(meeting, public_only=public_only, for_pdf=True)
-    document = exchange.export_document(meeting, public_only=public_only)
     # An Attachment can serve one render only, so make a new one each time.
     attachment = weasyprint.Attachment(
-        string=exchange.dumps(document).encode("utf-8"),
+        string=embedded,
         name=EMBEDDED_NAME,
         description="werkstatt-protokoll/1",
         relationship="Data",
@@ -164,6 +218,160 @@ def render_pdf(meeting, *, public_only=False):
         pdf_variant=PDF_VARIANT,
         attachments=[attachment],
     )
+
+
+def _serve(connection, parents_end):
+    """The typesetting child: answer each (number, html, embedded, timeout) in turn.
+
+    Answers (number, True, pdf bytes) or (number, False, traceback), until the pipe
+    closes. Touches no database: it gets the finished HTML and the embedded
+    document's bytes.
+    """
+    parents_end.close()  # so that recv() ends with EOFError once the parent is gone
+    # Default actions, not the handlers of the server this was forked from: SIGTERM
+    # and SIGINT end this process, SIGALRM too (below).
+    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    # Whatever was inherited stays: the collector walking (and so copying) all of it
+    # would cost every render time.
+    gc.freeze()
+    while True:
+        try:
+            number, html, embedded, timeout = connection.recv()
+        except EOFError:
+            return
+        # Bounded even when the parent is gone and nobody is left to kill this child.
+        signal.alarm(math.ceil(timeout) + 1)
+        try:
+            answer = (number, True, _write_pdf_here(html, embedded))
+        except Exception:
+            answer = (number, False, traceback.format_exc())
+        signal.alarm(0)
+        try:
+            connection.send(answer)
+        except OSError:  # the parent is gone
+            return
+
+
+class _Typesetter:
+    """A forked child that typesets one PDF at a time: warm after its first render.
+
+    Forking anew for each render would cost about a fifth of a render (the child
+    starts without WeasyPrint's fonts, hyphenation dictionary and caches, and copies
+    the memory it writes to); this child keeps them from one render to the next.
+    It is killed when a render takes too long or fails, and replaced after
+    ``RENDERS_PER_CHILD`` renders, so that its memory cannot grow without end.
+    """
+
+    def __init__(self):
+        context = multiprocessing.get_context("fork")
+        self.connection, childs_end = context.Pipe()
+        self.process = context.Process(
+            target=_serve, args=(childs_end, self.connection), daemon=True, name="pdf-typesetter"
+        )
+        self.process.start()
+        childs_end.close()
+        self.served = 0
+
+    def typeset(self, html, embedded, timeout):
+        """The PDF, or RenderTimeout / RenderError; after either, ``stop`` this child."""
+        self.served += 1
+        try:
+            self.connection.send((self.served, html, embedded, timeout))
+            if not self.connection.poll(timeout):
+                raise RenderTimeout(timeout)
+            number, ok, payload = self.connection.recv()
+        except (EOFError, OSError) as exc:  # the child died: killed, crashed, out of memory
+            logger.error("PDF render: the typesetting process ended without an answer")
+            raise RenderError() from exc
+        if number != self.served:  # never hand out the answer to an earlier request
+            logger.error("PDF render: answer %s to request %s", number, self.served)
+            raise RenderError()
+        if not ok:
+            logger.error("PDF render failed in the typesetting process:\n%s", payload)
+            raise RenderError()
+        return payload
+
+    def stop(self):
+        """Kill the child and reap it: no process is left behind."""
+        self.connection.close()
+        self.process.kill()
+        self.process.join()
+        self.process.close()
+
+
+RENDERS_PER_CHILD = 200
+_typesetter = None
+_typesetter_lock = threading.Lock()
+
+
+def _forget_typesetter():
+    # A process forked from this one must not use (or stop) its parent's child.
+    global _typesetter, _typesetter_lock
+    _typesetter = None
+    _typesetter_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_typesetter)
+
+
+def stop_typesetter():
+    """End this process's typesetting child, if it has one (the next render starts one)."""
+    global _typesetter
+    with _typesetter_lock:
+        if _typesetter is not None:
+            _typesetter.stop()
+            _typesetter = None
+
+
+def write_pdf(html, embedded, *, timeout=None):
+    """The PDF of ``html`` (``embedded``: the bytes attached as ``minutes.json``).
+
+    Typeset in a child process that touches no database. Raises ``RenderTimeout``
+    when that takes longer than ``timeout`` seconds (default: ``render_timeout()``),
+    after killing the child; ``RenderError`` when the child failed. One render at a
+    time goes to this process's typesetting child; a render asked for meanwhile (by
+    another thread) gets a child of its own, for that render only.
+    """
+    global _typesetter
+    if timeout is None:
+        timeout = render_timeout()
+    if not _typesetter_lock.acquire(blocking=False):
+        once = _Typesetter()
+        try:
+            return once.typeset(html, embedded, timeout)
+        finally:
+            once.stop()
+    try:
+        if _typesetter is None or not _typesetter.process.is_alive():
+            if _typesetter is not None:
+                _typesetter.stop()
+            _typesetter = _Typesetter()
+        try:
+            return _typesetter.typeset(html, embedded, timeout)
+        except BaseException:
+            # A timeout, a failure, or this thread interrupted while the child works:
+            # its next answer could belong to this render, so it answers no other.
+            _typesetter.stop()
+            _typesetter = None
+            raise
+        finally:
+            if _typesetter is not None and _typesetter.served >= RENDERS_PER_CHILD:
+                _typesetter.stop()
+                _typesetter = None
+    finally:
+        _typesetter_lock.release()
+
+
+def render_pdf(meeting, *, public_only=False, timeout=None):
+    """The minutes as PDF/A-3b bytes, with the exchange document embedded (``minutes.json``).
+
+    Raises ``RenderTimeout`` when typesetting takes longer than ``timeout`` seconds
+    (default: ``settings.PDF_RENDER_TIMEOUT``, 60); its message can be shown as is.
+    """
+    html = render_html(meeting, public_only=public_only, for_pdf=True)
+    document = exchange.export_document(meeting, public_only=public_only)
+    return write_pdf(html, exchange.dumps(document).encode("utf-8"), timeout=timeout)
 
 
 def embedded_document(pdf_bytes):
@@ -257,6 +465,7 @@ def ensure_archived(meeting):
     when nothing is missing (no query for a meeting loaded ``for_minutes()``).
     Returns [] for minutes that are not confirmed. A copy whose row exists but whose
     file is gone is not rendered again: that is a damaged archive (``verify``).
+    May raise ``RenderError`` or ``RenderTimeout``.
     """
     if not meeting.is_confirmed:
         return []

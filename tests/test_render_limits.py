@@ -6,23 +6,196 @@ The word diff of two versions takes about linear time and a bounded number of st
 """
 
 import copy
+import io
+import os
 import random
+import signal
+import threading
+import time
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
-from protokolle import exchange, versions, workflow
+from protokolle import exchange, pdf, versions, workflow
 from protokolle.models import Meeting
 
 pytestmark = pytest.mark.django_db
+
+
+def children():
+    """This process's child processes, by pid, those that ended but were not reaped too."""
+    me, found = os.getpid(), set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == me:
+            found.add(int(entry))
+    return found
 
 
 @pytest.fixture
 def draft(reference_document):
     meeting = workflow.import_minutes(copy.deepcopy(reference_document))
     return Meeting.objects.for_minutes().get(pk=meeting.pk)
+
+
+@pytest.fixture
+def fresh_typesetter():
+    """A typesetting child forked during the test (it inherits the test's patches), and
+    none left afterwards that carries them."""
+    pdf.stop_typesetter()
+    yield
+    pdf.stop_typesetter()
+
+
+# --- the time limit ---------------------------------------------------------------------------
+
+
+def test_a_render_that_takes_too_long_is_stopped_with_a_message(draft):
+    pdf.write_pdf("<p>warm</p>", b"{}")  # the typesetting child is there
+    typesetter = pdf._typesetter.process.pid
+    before = children()
+    assert typesetter in before
+
+    with translation.override("en"), pytest.raises(pdf.RenderTimeout) as raised:
+        pdf.render_pdf(draft, timeout=0.001)
+
+    assert isinstance(raised.value, pdf.RenderError)
+    assert raised.value.seconds == 0.001
+    assert str(raised.value).startswith("The PDF is too long to be typeset within 0.001 seconds")
+    # The child was killed and reaped: no process is left behind, not even a zombie.
+    assert typesetter not in children()
+    assert children() <= before - {typesetter}
+    assert pdf._typesetter is None
+
+
+def test_the_time_limit_comes_from_the_settings(draft, settings):
+    settings.PDF_RENDER_TIMEOUT = 0.001
+
+    with pytest.raises(pdf.RenderTimeout) as raised:
+        pdf.render_pdf(draft)
+
+    assert raised.value.seconds == 0.001
+
+
+def test_the_limit_stops_a_render_that_would_take_minutes():
+    """The finding: a draft with a 1 MB result did not finish in 240 s."""
+    huge = "<html lang='de'><body><table><tr><td>" + "Protokollnotiz " * 70_000
+    started = time.monotonic()
+
+    with pytest.raises(pdf.RenderTimeout):
+        pdf.write_pdf(huge, b"{}", timeout=1)
+
+    # Stopped at the limit, not when the render would have ended (minutes later).
+    assert time.monotonic() - started < 30
+    assert pdf._typesetter is None
+
+
+def test_after_a_timeout_the_next_render_works(draft):
+    with pytest.raises(pdf.RenderTimeout):
+        pdf.render_pdf(draft, timeout=0.001)
+
+    data = pdf.render_pdf(draft)
+
+    assert data.startswith(b"%PDF-")
+    assert pdf.embedded_document(data)
+
+
+def test_a_render_that_fails_in_the_child_raises_render_error(fresh_typesetter, monkeypatch):
+    def failing(html, embedded):
+        raise MemoryError("out of memory while typesetting")
+
+    monkeypatch.setattr(pdf, "_write_pdf_here", failing)
+
+    with pytest.raises(pdf.RenderError) as raised:
+        pdf.write_pdf("<p>x</p>", b"{}")
+
+    assert not isinstance(raised.value, pdf.RenderTimeout)
+    assert pdf._typesetter is None
+
+
+def test_a_render_interrupted_in_the_parent_never_answers_another():
+    """Its answer may still come: the next render must not get it (another meeting's PDF)."""
+    pdf.write_pdf("<p>warm</p>", b"{}")
+
+    def interrupted(timeout):
+        raise KeyboardInterrupt
+
+    pdf._typesetter.connection.poll = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        pdf.write_pdf("<p>Vertraulich</p>", b"{}")
+
+    second = pdf.write_pdf("<p>Öffentlich</p>", b"{}")
+
+    text = PdfReader(io.BytesIO(second)).pages[0].extract_text()
+    assert "Öffentlich" in text and "Vertraulich" not in text
+
+
+def test_a_typesetting_child_that_died_is_replaced(draft):
+    pdf.write_pdf("<p>warm</p>", b"{}")
+    dead = pdf._typesetter.process
+    os.kill(dead.pid, signal.SIGKILL)
+    dead.join()
+
+    assert pdf.render_pdf(draft).startswith(b"%PDF-")
+    assert pdf._typesetter.process is not dead
+
+
+def test_two_renders_at_once_both_succeed_and_leave_at_most_one_child():
+    pdf.write_pdf("<p>warm</p>", b"{}")
+    results, barrier = [], threading.Barrier(2)
+
+    def render(word):
+        barrier.wait()
+        results.append(pdf.write_pdf(f"<p>{word}</p>", b"{}"))
+
+    threads = [threading.Thread(target=render, args=(w,)) for w in ("eins", "zwei")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 2 and all(r.startswith(b"%PDF-") for r in results)
+    assert children() == {pdf._typesetter.process.pid}
+
+
+def test_the_child_fetches_nothing_typed_into_the_minutes(
+    reference_document, fresh_typesetter, monkeypatch, tmp_path
+):
+    """What the child's fetcher is asked for, written to a file the test can read."""
+    meeting = reference_document["meeting"]
+    meeting["location"] = '<img src="http://127.0.0.1:9/tracker.png">'
+    meeting["agenda"][0]["title"] = '<link rel="stylesheet" href="http://127.0.0.1:9/x.css">'
+    meeting["agenda"][1]["results"][0]["text"] = "![bild](file:///etc/passwd) <img src=x.png>"
+    loaded = Meeting.objects.for_minutes().get(
+        pk=workflow.import_minutes(copy.deepcopy(reference_document)).pk
+    )
+    log = tmp_path / "fetched.txt"
+    _weasyprint, _fonts, fetcher, _css = pdf._weasyprint()
+    original = type(fetcher).fetch
+
+    def recording_fetch(self, url, headers=None):
+        with open(log, "a") as handle:
+            handle.write(url + "\n")
+        return original(self, url, headers)
+
+    monkeypatch.setattr(type(fetcher), "fetch", recording_fetch)
+
+    assert pdf.render_pdf(loaded).startswith(b"%PDF-")
+    assert not log.exists()
+
+    # The recording works in the child: a stylesheet of our own is fetched and logged.
+    pdf.write_pdf('<link rel="stylesheet" href="static/css/minutes.css"><p>x</p>', b"{}")
+    assert log.read_text() == pdf.BASE_URL + "static/css/minutes.css\n"
 
 
 # --- the word diff ----------------------------------------------------------------------------
