@@ -32,7 +32,7 @@ serve: install
 	DJANGO_DEBUG=false $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=false $(PY) manage.py collectstatic --no-input -v0
 	DJANGO_DEBUG=false $(VENV)/bin/gunicorn werkstatt.wsgi --preload --workers $(WORKERS) \
-	  --bind $(BIND) --timeout 60 --graceful-timeout 30 --access-logfile -
+	  --bind $(BIND) --timeout 120 --graceful-timeout 30 --access-logfile -
 
 test: install lint
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)" REQUIRED=""

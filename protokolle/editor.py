@@ -556,7 +556,12 @@ def save_editor(meeting_pk, data, files, user=None):
     user's input with errors or conflicts to show; nothing was written.
     """
     with transaction.atomic():
-        current = Meeting.objects.select_for_update().select_related("body").get(pk=meeting_pk)
+        # The meeting's row only: the body's row is shared by all its meetings.
+        current = (
+            Meeting.objects.select_for_update(of=("self",))
+            .select_related("body")
+            .get(pk=meeting_pk)
+        )
         if current.status != Meeting.Status.DRAFT:
             raise NotEditable(
                 _("Only drafts can be edited; these minutes are %(status)s.")

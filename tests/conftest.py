@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 
-from protokolle import workflow
+from protokolle import pdf, workflow
 
 REFERENCE = (
     Path(__file__).resolve().parent.parent
@@ -120,3 +120,12 @@ def allow_flush_of_confirmed_minutes(request):
     immutability.ensure(connection)
     yield
     immutability.drop(connection)
+
+
+@pytest.fixture
+def fresh_typesetter():
+    """A PDF typesetting child forked during the test (it inherits the test's patches),
+    and none left afterwards that carries them."""
+    pdf.stop_typesetter()
+    yield
+    pdf.stop_typesetter()

@@ -48,15 +48,6 @@ def draft(reference_document):
     return Meeting.objects.for_minutes().get(pk=meeting.pk)
 
 
-@pytest.fixture
-def fresh_typesetter():
-    """A typesetting child forked during the test (it inherits the test's patches), and
-    none left afterwards that carries them."""
-    pdf.stop_typesetter()
-    yield
-    pdf.stop_typesetter()
-
-
 # --- the time limit ---------------------------------------------------------------------------
 
 

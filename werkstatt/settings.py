@@ -168,6 +168,11 @@ STORAGES = {
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100_000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
+# Seconds one PDF render may take before it is stopped with a message (protokolle/pdf.py).
+# The 60-item minutes take about 5 s; confirming renders up to two archival copies in
+# one request, which must stay under gunicorn's --timeout (Makefile, 120 s).
+PDF_RENDER_TIMEOUT = float(os.environ.get("DJANGO_PDF_RENDER_TIMEOUT", "45"))
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
