@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from protokolle import exchange, pdf, workflow
 from protokolle.models import ArchivedPdf, Meeting, Membership
 
-from .factories import MembershipFactory, PersonFactory, UserFactory
+from .factories import MembershipFactory, PersonFactory, UserFactory, user_in
 
 pytestmark = pytest.mark.django_db
 
@@ -393,9 +393,7 @@ def test_a_broken_pdf_is_refused(tmp_path, unchanged_database):
 
 @pytest.fixture
 def member(draft):
-    user = UserFactory()
-    MembershipFactory(body=draft.body, person=PersonFactory(user=user))
-    return user
+    return user_in(draft.body)
 
 
 def test_anonymous_users_are_sent_to_log_in(client, draft):
