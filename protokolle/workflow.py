@@ -176,24 +176,37 @@ def reopen(meeting_pk, user):
     return meeting
 
 
+def _one_line(text):
+    """Whitespace runs, line breaks included, as one space: a mail header has one line."""
+    return " ".join(str(text).split())
+
+
 def _notify_members(meeting_pk, number, notice):
-    """Mail the members in ``notice``; record in it whether that worked, never raise."""
+    """Mail the members in ``notice``; record in it whether that worked, never raise.
+
+    Runs after the circulation's commit: whatever fails here (the mail server, a
+    meeting deleted meanwhile) is reported in ``notice.error``, the status stands.
+    A line break in the meeting's title or the body's name (the subject is a mail
+    header, where Django refuses one) is folded into a space.
+    """
     if not notice.recipients:
         return
-    meeting = Meeting.objects.select_related("body").get(pk=meeting_pk)
-    link = settings.SITE_URL.rstrip("/") + reverse("protokolle:meeting_detail", args=[meeting.pk])
-    subject = _("Minutes for your review: %(meeting)s (version %(number)s)") % {
-        "meeting": meeting,
-        "number": number,
-    }
-    body = _(
-        "The draft minutes of the %(meeting)s are circulated (version %(number)s).\n\n"
-        "Please read them and agree or ask for corrections:\n%(link)s\n"
-    ) % {"meeting": meeting, "number": number, "link": link}
-    sender = settings.DEFAULT_FROM_EMAIL
-    addresses = sorted({address for _person, address in notice.recipients})
-    messages = [(subject, body, sender, [address]) for address in addresses]
     try:
+        meeting = Meeting.objects.select_related("body").get(pk=meeting_pk)
+        link = settings.SITE_URL.rstrip("/") + reverse(
+            "protokolle:meeting_detail", args=[meeting.pk]
+        )
+        subject = _("Minutes for your review: %(meeting)s (version %(number)s)") % {
+            "meeting": meeting,
+            "number": number,
+        }
+        body = _(
+            "The draft minutes of the %(meeting)s are circulated (version %(number)s).\n\n"
+            "Please read them and agree or ask for corrections:\n%(link)s\n"
+        ) % {"meeting": _one_line(meeting), "number": number, "link": link}
+        sender = settings.DEFAULT_FROM_EMAIL
+        addresses = sorted({address for _person, address in notice.recipients})
+        messages = [(_one_line(subject), body, sender, [address]) for address in addresses]
         send_mass_mail(messages, fail_silently=False)
     except Exception as error:  # any backend: SMTP refused, DNS, timeouts, ...
         logger.exception("Circulation mail for meeting %s failed", meeting_pk)

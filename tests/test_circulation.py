@@ -205,3 +205,33 @@ def test_a_page_without_csrf_token_is_refused(meeting, people):
 
     assert client.post(url(meeting)).status_code == 403
     assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.DRAFT
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("names", "subject"),
+    [
+        ({"body": "Fachschaftsrat\nInformatik"}, "8. meeting of Fachschaftsrat Informatik on"),
+        ({"body": "Fachschaftsrat \r\n Informatik"}, "8. meeting of Fachschaftsrat Informatik on"),
+        (
+            {"number": None, "title": "Sondersitzung\r\nHaushalt"},
+            "Sondersitzung Haushalt of Werkstatt on",
+        ),
+    ],
+)
+def test_a_line_break_in_a_name_still_sends_a_one_line_subject(client, minutes, names, subject):
+    # Django refuses a line break in a header (BadHeaderError): no member was told.
+    meeting = minutes(**names)
+    writer = writer_of(meeting.body, user=UserFactory(email="w@example.org"))
+    in_english(client)
+    client.force_login(writer)
+
+    response = client.post(url(meeting), follow=True)
+
+    assert response.status_code == 200
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.CIRCULATED
+    assert [m.to for m in mail.outbox] == [["w@example.org"]]
+    sent = mail.outbox[0]
+    assert sent.subject == f"Minutes for your review: {subject} 21.03.2022 (version 1)"
+    assert sent.message()["Subject"]  # a header Django builds without BadHeaderError
+    assert "1 member was notified by e-mail." in messages_of(response)
