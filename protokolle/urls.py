@@ -9,6 +9,7 @@ urlpatterns = [
     path("meetings/<int:pk>/", meetings.meeting_detail, name="meeting_detail"),
     path("meetings/<int:pk>/edit/", editor.meeting_edit, name="meeting_edit"),
     path("meetings/<int:pk>/circulate/", drafting.meeting_circulate, name="meeting_circulate"),
+    path("meetings/<int:pk>/notify/", drafting.meeting_notify, name="meeting_notify"),
     path("meetings/<int:pk>/reopen/", meetings.meeting_reopen, name="meeting_reopen"),
     path("meetings/<int:pk>/respond/", meetings.meeting_respond, name="meeting_respond"),
     path(

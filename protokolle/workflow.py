@@ -84,12 +84,14 @@ class Notice:
     ``without_address``: the current members who have none and are not told.
     ``sent`` turns true once the mails went out after the commit; ``error`` holds
     the reason when sending failed (the circulation stands all the same).
+    ``number``: the version the mail announces, once it is known.
     """
 
     recipients: list = field(default_factory=list)
     without_address: list = field(default_factory=list)
     sent: bool = False
     error: str = ""
+    number: int | None = None
 
 
 def notice_for(meeting):
@@ -156,9 +158,10 @@ def circulate(meeting_pk, user):
             version.notice = None
         else:
             notice = notice_for(meeting)
+            notice.number = number
             version.notice = notice
             # After the commit: a mail server that is down must not undo the circulation.
-            transaction.on_commit(lambda: _notify_members(meeting.pk, number, notice))
+            transaction.on_commit(lambda: _notify_members(meeting.pk, notice))
     if confirmed:
         _archive(meeting)
     return version
@@ -176,13 +179,32 @@ def reopen(meeting_pk, user):
     return meeting
 
 
+def notify_members(meeting_pk, user):
+    """Send the current version's circulation mail again („erneut senden“); return the Notice.
+
+    For the writers of circulated minutes, when the first mail failed (or someone
+    lost it). It goes to the body's current members as of now, not as of circulating.
+    The status is checked under the meeting's lock; the mail is sent after that
+    transaction, so a slow or dead mail server holds no lock. ``sent`` and ``error``
+    of the returned Notice say what became of it; sending never raises.
+    """
+    with transaction.atomic():
+        meeting = _locked(meeting_pk)
+        _require_writer(user, meeting)
+        _require_status(meeting, Meeting.Status.CIRCULATED)
+        notice = notice_for(meeting)
+        notice.number = current_version(meeting).number
+    _notify_members(meeting.pk, notice)
+    return notice
+
+
 def _one_line(text):
     """Whitespace runs, line breaks included, as one space: a mail header has one line."""
     return " ".join(str(text).split())
 
 
-def _notify_members(meeting_pk, number, notice):
-    """Mail the members in ``notice``; record in it whether that worked, never raise.
+def _notify_members(meeting_pk, notice):
+    """Mail the members in ``notice`` of its version; record whether that worked, never raise.
 
     Runs after the circulation's commit: whatever fails here (the mail server, a
     meeting deleted meanwhile) is reported in ``notice.error``, the status stands.
@@ -196,6 +218,7 @@ def _notify_members(meeting_pk, number, notice):
         link = settings.SITE_URL.rstrip("/") + reverse(
             "protokolle:meeting_detail", args=[meeting.pk]
         )
+        number = notice.number
         subject = _("Minutes for your review: %(meeting)s (version %(number)s)") % {
             "meeting": meeting,
             "number": number,
@@ -519,6 +542,7 @@ def allowed_actions(user, meeting):
     The one answer templates and the admin ask before they show a button: "edit"
     and "circulate" (a draft, for its writers), "reopen", "confirm" and
     "set_deadline" (circulated minutes, for their writers; a deadline only once),
+    "notify" (circulated minutes, for their writers: send the members' mail again),
     "respond" (circulated minutes, for the body's current members).
     """
     actions = set()
@@ -527,7 +551,7 @@ def allowed_actions(user, meeting):
         actions |= {"edit", "circulate"}
     if meeting.status == Meeting.Status.CIRCULATED:
         if writer:
-            actions |= {"reopen", "confirm"}
+            actions |= {"reopen", "confirm", "notify"}
             if not meeting.circulation_deadline:
                 actions.add("set_deadline")
         if membership_of(user, meeting.body) is not None:

@@ -59,6 +59,7 @@ EXPECTED = {
     "protokolle:meeting_edit": ("get", WRITERS),
     "protokolle:meeting_circulate": ("post", STEP),
     "protokolle:meeting_reopen": ("post", STEP),
+    "protokolle:meeting_notify": ("post", STEP),
     # Responding is a member's act: staff and administrators without a seat are refused.
     "protokolle:meeting_respond": ("post", {**STEP, "staff": 400, "admin": 400}),
     "protokolle:meeting_circulation": ("post", STEP),

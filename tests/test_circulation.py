@@ -1,4 +1,8 @@
-"""Circulating asks first: who is told by e-mail and who is not; the message afterwards is true."""
+"""Circulating asks first: who is told by e-mail and who is not; the message afterwards is true.
+
+When the mail fails, the minutes stay circulated and their writers can send it again
+(„Benachrichtigung erneut senden“).
+"""
 
 import datetime
 
@@ -64,6 +68,14 @@ def url(meeting):
     return reverse("protokolle:meeting_circulate", args=[meeting.pk])
 
 
+def notify_url(meeting):
+    return reverse("protokolle:meeting_notify", args=[meeting.pk])
+
+
+def refuse(*args, **kwargs):
+    raise ConnectionRefusedError(111, "Connection refused")
+
+
 def in_english(client):
     # The messages' German comes with the merged translations; the tests read the msgids.
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
@@ -124,7 +136,7 @@ def test_the_message_names_who_was_not_told_and_claims_no_mail_not_sent(meeting,
     version = workflow.circulate(meeting.pk, people["writer"])
 
     with translation.override("en"):
-        _level, text = circulation_message(version)
+        _level, text = circulation_message(version.number, version.notice)
 
     assert not mail.outbox
     assert "notified by e-mail" not in text.replace("No member was notified by e-mail", "")
@@ -170,9 +182,6 @@ def test_circulating_mails_the_members_and_says_how_many(client, meeting, people
 def test_a_mail_server_that_is_down_leaves_the_minutes_circulated(
     client, meeting, people, monkeypatch
 ):
-    def refuse(*args, **kwargs):
-        raise ConnectionRefusedError(111, "Connection refused")
-
     monkeypatch.setattr(workflow, "send_mass_mail", refuse)
     in_english(client)
     client.force_login(people["writer"])
@@ -235,3 +244,138 @@ def test_a_line_break_in_a_name_still_sends_a_one_line_subject(client, minutes, 
     assert sent.subject == f"Minutes for your review: {subject} 21.03.2022 (version 1)"
     assert sent.message()["Subject"]  # a header Django builds without BadHeaderError
     assert "1 member was notified by e-mail." in messages_of(response)
+
+
+# --- „Benachrichtigung erneut senden“ --------------------------------------------------
+
+ADDRESSES = ["boldt@example.org", "eh@example.org", "katja.boll@example.org"]
+
+
+def addressees():
+    return sorted(address for message in mail.outbox for address in message.to)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_failed_mail_the_writer_sends_it_again(client, meeting, people, monkeypatch):
+    send = workflow.send_mass_mail
+    monkeypatch.setattr(workflow, "send_mass_mail", refuse)
+    in_english(client)
+    client.force_login(people["writer"])
+
+    response = client.post(url(meeting), follow=True)
+
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.CIRCULATED
+    assert not mail.outbox
+    text = messages_of(response)
+    assert "The e-mails to 3 members could not be sent (" in text
+    assert "send them again with the button “Send the notification again”" in text
+    page = response.content.decode()
+    assert f'action="{notify_url(meeting)}"' in page
+    assert ">Send the notification again</button>" in page
+
+    monkeypatch.setattr(workflow, "send_mass_mail", send)
+    response = client.post(notify_url(meeting), follow=True)
+
+    assert response.status_code == 200
+    assert addressees() == ADDRESSES
+    assert "(version 1)" in mail.outbox[0].subject
+    assert meeting.versions.count() == 1
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.CIRCULATED
+    text = messages_of(response)
+    assert "The notification of version 1 was sent again. 3 members were notified" in text
+    assert "Without an e-mail address and not notified: Sven Guntermann." in text
+    assert all(m.level_tag == "success" for m in response.context["messages"])
+
+
+def test_sending_again_while_the_server_is_down_says_so(client, minutes, people, monkeypatch):
+    # Another meeting of the people's body, circulated already: its mail waits for a commit.
+    circulated = minutes(number=30)
+    workflow.circulate(circulated.pk, people["writer"])
+    monkeypatch.setattr(workflow, "send_mass_mail", refuse)
+    in_english(client)
+    client.force_login(people["writer"])
+
+    response = client.post(notify_url(circulated), follow=True)
+
+    assert response.status_code == 200
+    assert Meeting.objects.get(pk=circulated.pk).status == Meeting.Status.CIRCULATED
+    text = messages_of(response)
+    assert "could not be sent" in text and "Send the notification again" in text
+    assert "sent again" not in text and "were notified" not in text
+    assert all(m.level_tag == "warning" for m in response.context["messages"])
+
+
+def test_sending_again_reaches_the_members_of_today(minutes, people):
+    circulated = minutes(number=30)
+    workflow.circulate(circulated.pk, people["writer"])
+    MembershipFactory(
+        body=circulated.body, person=PersonFactory(name="Neu Dabei", email="neu@example.org")
+    )
+
+    notice = workflow.notify_members(circulated.pk, people["writer"])
+
+    assert notice.sent and not notice.error and notice.number == 1
+    assert addressees() == sorted([*ADDRESSES, "neu@example.org"])
+
+
+@pytest.mark.parametrize(("role", "status"), [("member", 302), ("outsider", 404)])
+def test_members_cannot_send_again_and_are_told_why(client, minutes, people, role, status):
+    circulated = minutes(number=30)
+    workflow.circulate(circulated.pk, people["writer"])
+    in_english(client)
+    client.force_login(people[role])
+
+    response = client.post(notify_url(circulated))
+
+    assert response.status_code == status
+    assert not mail.outbox
+    if status == 302:
+        text = messages_of(client.get(response["Location"]))
+        assert "Only the body's minute-takers may do this." in text
+        with pytest.raises(workflow.WorkflowError):
+            workflow.notify_members(circulated.pk, people[role])
+        assert "notify" not in workflow.allowed_actions(people[role], circulated)
+
+
+@pytest.mark.parametrize("status", ["draft", "confirmed"])
+def test_minutes_that_are_not_circulated_send_nothing_again(client, minutes, people, status):
+    other = minutes(status=status, number=30)
+    in_english(client)
+    client.force_login(people["writer"])
+
+    response = client.post(notify_url(other), follow=True)
+
+    assert not mail.outbox
+    assert Meeting.objects.get(pk=other.pk).status == status
+    text = messages_of(response)
+    assert f"This is not possible while the minutes are {status}." in text
+    assert "notify" not in workflow.allowed_actions(people["writer"], other)
+    assert notify_url(other) not in response.content.decode()
+
+
+def test_sending_again_is_a_post(client, minutes, people):
+    circulated = minutes(number=30)
+    workflow.circulate(circulated.pk, people["writer"])
+    client.force_login(people["writer"])
+
+    assert client.get(notify_url(circulated)).status_code == 405
+    assert not mail.outbox
+
+
+def test_the_button_is_a_labelled_form_for_writers_of_circulated_minutes(client, minutes, people):
+    circulated = minutes(number=30)
+    workflow.circulate(circulated.pk, people["writer"])
+    detail = reverse("protokolle:meeting_detail", args=[circulated.pk])
+    in_english(client)
+    client.force_login(people["writer"])
+
+    page = client.get(detail).content.decode()
+
+    form = page[page.index(f'action="{notify_url(circulated)}"') :]
+    form = form[: form.index("</form>")]
+    assert "csrfmiddlewaretoken" in form
+    assert '<button type="submit"' in form and 'aria-describedby="notify-hint"' in form
+    assert ">Send the notification again</button>" in form
+    assert 'id="notify-hint"' in form and "version 1 is circulated" in form
+    client.force_login(people["member"])
+    assert notify_url(circulated) not in client.get(detail).content.decode()

@@ -185,6 +185,27 @@ def test_circulating_freezes_a_version_and_mails_the_members(
     assert f"/meetings/{meeting.pk}/" in mail.outbox[0].body
 
 
+@pytest.mark.parametrize("status", ["draft", "circulated", "confirmed"])
+@pytest.mark.parametrize("role", ["outsider", "member", "chair", "minute_taker", "admin"])
+def test_sending_the_mail_again_is_allowed_exactly_where_it_should_be(
+    meeting, people, reference_document, status, role
+):
+    meeting = set_status(meeting, status, reference_document)
+    allowed = status == "circulated" and role in {"minute_taker", "admin"}
+    before = snapshot(meeting)
+
+    assert ("notify" in workflow.allowed_actions(people[role], meeting)) == allowed
+    if allowed:
+        notice = workflow.notify_members(meeting.pk, people[role])
+        assert notice.sent and notice.number == 1
+        assert mail.outbox
+    else:
+        with pytest.raises(workflow.WorkflowError):
+            workflow.notify_members(meeting.pk, people[role])
+        assert not mail.outbox
+    assert snapshot(meeting) == before
+
+
 def test_reopening_and_circulating_again_makes_a_new_version_with_a_readable_diff(
     client, meeting, people
 ):

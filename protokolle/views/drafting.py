@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import access, drafting, workflow
 from ..access import get_meeting_for_user
@@ -115,7 +115,24 @@ def _circulate(request, pk):
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
     else:
-        messages.add_message(request, *circulation_message(version))
+        messages.add_message(request, *circulation_message(version.number, version.notice))
+    return redirect("protokolle:meeting_detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def meeting_notify(request, pk):
+    """„Benachrichtigung erneut senden“: the circulation mail again, for its writers.
+
+    Members learn from a message why not, as for every workflow step.
+    """
+    meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
+    try:
+        notice = workflow.notify_members(meeting.pk, request.user)
+    except workflow.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.add_message(request, *circulation_message(notice.number, notice, again=True))
     return redirect("protokolle:meeting_detail", pk=meeting.pk)
 
 
@@ -123,16 +140,26 @@ def _names(people):
     return ", ".join(person.name for person in people)
 
 
-def circulation_message(version):
-    """What circulating did, truthfully: who was told by e-mail, who was not, or why not."""
-    notice = version.notice
+def circulation_message(number, notice, again=False):
+    """What circulating did, or sending its mail again, truthfully: who was told, who not, why.
+
+    ``number``: the circulated version; ``notice``: the workflow's Notice, None when
+    circulating confirmed the minutes at once; ``again``: the mail was sent once more
+    („Benachrichtigung erneut senden“). Returns (level, text) for messages.
+    """
     if notice is None:
         return messages.SUCCESS, _(
             "The corrected minutes are circulated (version %(number)s) and thereby confirmed."
-        ) % {"number": version.number}
-    parts = [_("The minutes are circulated (version %(number)s).") % {"number": version.number}]
-    level = messages.SUCCESS
+        ) % {"number": number}
     count = len(notice.recipients)
+    level = messages.SUCCESS
+    if not again:
+        parts = [_("The minutes are circulated (version %(number)s).") % {"number": number}]
+    elif notice.sent:
+        parts = [_("The notification of version %(number)s was sent again.") % {"number": number}]
+    else:
+        parts = []
+        level = messages.WARNING
     if notice.sent:
         parts.append(
             ngettext(
@@ -146,10 +173,11 @@ def circulation_message(version):
         level = messages.WARNING
         parts.append(
             ngettext(
-                "The e-mail to %(count)s member could not be sent (%(error)s); please tell "
-                "them yourself.",
-                "The e-mails to %(count)s members could not be sent (%(error)s); please tell "
-                "them yourself.",
+                "The e-mail to %(count)s member could not be sent (%(error)s). You can send "
+                "it again with the button “Send the notification again”, or tell them yourself.",
+                "The e-mails to %(count)s members could not be sent (%(error)s). You can send "
+                "them again with the button “Send the notification again”, or tell them "
+                "yourself.",
                 count,
             )
             % {"count": count, "error": notice.error}
