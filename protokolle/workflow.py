@@ -5,6 +5,10 @@ locked, checks the current status and the actor's role, records who did it
 (django-auditlog, with the actor set explicitly so commands are recorded too),
 and raises WorkflowError with a message a user can read.
 
+The audit context: auditlog's ``set_actor`` replaces its middleware's context
+instead of adding to it, so the client's address would be lost; the views pass it
+as ``remote_addr`` (werkstatt.client_ip), commands leave it None.
+
 Locks: only the meetings' own rows (``of=("self",)``: never the body's, which every
 meeting of the body shares), and where one step locks two meetings, both in one
 query in primary-key order, so two steps never wait for each other in a circle.
@@ -69,6 +73,11 @@ def _require_writer(user, meeting):
         raise WorkflowError(_("Only the body's minute-takers may do this."))
 
 
+def _audited(user, remote_addr):
+    """Record ``user`` (and the client's address, if known) on the step's audit entries."""
+    return set_actor(user, remote_addr=remote_addr)
+
+
 def current_version(meeting):
     return meeting.versions.order_by("-number").first()
 
@@ -119,7 +128,7 @@ def notice_for(meeting):
     return notice
 
 
-def circulate(meeting_pk, user):
+def circulate(meeting_pk, user, *, remote_addr=None):
     """draft → circulated: freeze a numbered version and tell the members.
 
     Returns the version; ``version.notice`` says who is told by e-mail (a
@@ -128,7 +137,7 @@ def circulate(meeting_pk, user):
     archival PDFs are stored after the commit, before this returns).
     """
     confirmed = False
-    with transaction.atomic(), set_actor(user):
+    with transaction.atomic(), _audited(user, remote_addr):
         meeting = _locked(meeting_pk)
         _require_writer(user, meeting)
         _require_status(meeting, Meeting.Status.DRAFT)
@@ -167,9 +176,9 @@ def circulate(meeting_pk, user):
     return version
 
 
-def reopen(meeting_pk, user):
+def reopen(meeting_pk, user, *, remote_addr=None):
     """circulated → draft, to work in corrections; circulating again makes a new version."""
-    with transaction.atomic(), set_actor(user):
+    with transaction.atomic(), _audited(user, remote_addr):
         meeting = _locked(meeting_pk)
         _require_writer(user, meeting)
         _require_status(meeting, Meeting.Status.CIRCULATED)
@@ -241,14 +250,14 @@ def _notify_members(meeting_pk, notice):
 # --- responses -------------------------------------------------------------------------
 
 
-def respond(meeting_pk, user, kind, text="", agenda_item_pk=None):
+def respond(meeting_pk, user, kind, text="", agenda_item_pk=None, *, remote_addr=None):
     """A member agrees with the circulated version, or objects / asks for a correction.
 
     In a confirmation by circulation the last voting member's agreement confirms the
     minutes; their archival PDFs are stored after the commit, before this returns.
     """
     confirmed = False
-    with transaction.atomic(), set_actor(user):
+    with transaction.atomic(), _audited(user, remote_addr):
         meeting = _locked(meeting_pk)
         membership = membership_of(user, meeting.body)
         if membership is None:
@@ -305,10 +314,10 @@ def _all_voting_members_agree(meeting):
 # --- confirmation by circulation -------------------------------------------------------
 
 
-def start_confirmation_by_circulation(meeting_pk, user, deadline):
+def start_confirmation_by_circulation(meeting_pk, user, deadline, *, remote_addr=None):
     """Umlaufverfahren: members confirm in writing until ``deadline``."""
     confirmed = False
-    with transaction.atomic(), set_actor(user):
+    with transaction.atomic(), _audited(user, remote_addr):
         meeting = _locked(meeting_pk)
         _require_writer(user, meeting)
         _require_status(meeting, Meeting.Status.CIRCULATED)
@@ -388,7 +397,9 @@ def approval_bullet(approval, approved):
     return BULLETS[approval.outcome].format(minutes=minutes, note=note)
 
 
-def record_approval(deciding_pk, approved_pk, outcome, user, vote=None, note=""):
+def record_approval(
+    deciding_pk, approved_pk, outcome, user, vote=None, note="", *, remote_addr=None
+):
     """Record in a later meeting what it decided on earlier minutes.
 
     approved: confirms them at once, in their circulated version. approved with
@@ -402,7 +413,7 @@ def record_approval(deciding_pk, approved_pk, outcome, user, vote=None, note="")
     if outcome not in Approval.Outcome.values:
         raise WorkflowError(_("Please choose the outcome."))
     try:
-        with transaction.atomic(), set_actor(user):
+        with transaction.atomic(), _audited(user, remote_addr):
             # The earlier minutes are locked too: two approvals of them could race.
             deciding, approved = _locked_pair(deciding_pk, approved_pk)
             _require_writer(user, deciding)
@@ -495,14 +506,14 @@ def _archive(meeting):
         return []
 
 
-def confirm(meeting_pk, user):
+def confirm(meeting_pk, user, *, remote_addr=None):
     """circulated → confirmed by the body's decision taken outside this app.
 
     For the office (the admin's action): minutes confirmed on paper or in a meeting
     whose minutes are not kept here. Like every confirmation it dates it, indexes
     the minutes for search and, after the commit, archives the PDFs.
     """
-    with transaction.atomic(), set_actor(user):
+    with transaction.atomic(), _audited(user, remote_addr):
         meeting = _locked(meeting_pk)
         _require_writer(user, meeting)
         _require_status(meeting, Meeting.Status.CIRCULATED)

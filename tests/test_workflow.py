@@ -206,6 +206,40 @@ def test_sending_the_mail_again_is_allowed_exactly_where_it_should_be(
     assert snapshot(meeting) == before
 
 
+def test_the_audit_trail_of_a_step_records_the_client_behind_the_proxy(
+    client, meeting, people, settings
+):
+    from auditlog.models import LogEntry
+
+    settings.PROXY_COUNT = 1
+    client.force_login(people["minute_taker"])
+    seen = LogEntry.objects.count()
+
+    # nginx appends the address it saw to what the client sent (see test_proxy).
+    client.post(
+        reverse("protokolle:meeting_circulate", args=[meeting.pk]),
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.5, 198.51.100.7",
+    )
+
+    entries = list(LogEntry.objects.order_by("pk")[seen:])
+    status = [e for e in entries if e.content_type.model == "meeting" and "status" in e.changes]
+    assert status, "circulating records the status change"
+    assert {(e.remote_addr, e.actor) for e in entries} == {("198.51.100.7", people["minute_taker"])}
+
+
+def test_a_step_without_a_request_records_the_actor_and_no_address(meeting, people):
+    from auditlog.models import LogEntry
+
+    seen = LogEntry.objects.count()
+
+    workflow.circulate(meeting.pk, people["minute_taker"])
+
+    entries = list(LogEntry.objects.order_by("pk")[seen:])
+    assert entries
+    assert {(e.remote_addr, e.actor) for e in entries} == {(None, people["minute_taker"])}
+
+
 def test_reopening_and_circulating_again_makes_a_new_version_with_a_readable_diff(
     client, meeting, people
 ):

@@ -8,6 +8,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from werkstatt.client_ip import client_ip
+
 from .. import access, drafting, workflow
 from ..access import get_meeting_for_user
 from ..forms import NewMeetingForm
@@ -111,7 +113,7 @@ def _circulate(request, pk):
     # Members and admins learn from a message why not (as for every workflow step).
     meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
     try:
-        version = workflow.circulate(meeting.pk, request.user)
+        version = workflow.circulate(meeting.pk, request.user, remote_addr=client_ip(request))
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
     else:
