@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from protokolle import workflow
+from protokolle import pdf, workflow
 from protokolle.models import AgendaItem, Membership, Response
 
 from .factories import BodyFactory, UserFactory, user_in
@@ -344,3 +344,24 @@ def test_the_preview_is_a_page_of_the_app_with_its_navigation(client, meeting, m
     assert 'aria-label="Main navigation"' in html
     assert 'rel="icon"' in html
     assert "Ergebnisprotokoll" in html
+
+
+def test_a_pdf_that_cannot_be_typeset_leaves_the_reader_in_the_preview_with_its_message(
+    client, meeting, member, monkeypatch
+):
+    def timing_out(*args, **kwargs):
+        raise pdf.RenderTimeout(45)
+
+    monkeypatch.setattr(pdf, "write_pdf", timing_out)
+    client.force_login(member)
+    client.cookies["django_language"] = "en"
+
+    response = client.get(reverse("protokolle:minutes_pdf", args=[meeting.pk]), follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain == [
+        (reverse("protokolle:minutes_preview", args=[meeting.pk]), 302)
+    ]
+    html = response.content.decode()
+    assert "too long to be typeset within 45 seconds" in html
+    assert "Ergebnisprotokoll" in html  # the minutes, readable without their PDF

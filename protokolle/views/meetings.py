@@ -245,12 +245,21 @@ def version_diff(request, pk, number):
 @login_required
 @require_GET
 def minutes_pdf(request, pk):
-    """The minutes as PDF: the stored archival copy once confirmed, rendered before."""
+    """The minutes as PDF: the stored archival copy once confirmed, rendered before.
+
+    Confirmed minutes whose archival copies are missing (their render failed after
+    the confirmation) get them rendered and stored now. A render that fails or takes
+    too long leads to the preview with its message, never to a server error.
+    """
     meeting = get_meeting_for_user(request, Meeting.objects.for_minutes(), pk)
     variant = access.requested_variant(request, meeting)
-    public_only = variant == ArchivedPdf.Variant.PUBLIC
     if meeting.is_confirmed:
-        copy = next((c for c in meeting.archived_pdfs.all() if c.variant == variant), None)
+        try:
+            # The copies as stored now: the prefetched rows miss any rendered here.
+            copies = pdf.ensure_archived(meeting)
+        except pdf.RenderError as error:
+            return _not_rendered(request, meeting, variant, error)
+        copy = next((c for c in copies if c.variant == variant), None)
         if copy is None or not copy.file.storage.exists(copy.file.name):
             raise Http404(_("There is no archived PDF of these minutes in this version."))
         return FileResponse(
@@ -259,11 +268,24 @@ def minutes_pdf(request, pk):
             as_attachment=True,
             filename=copy.file.name.rsplit("/", 1)[-1],
         )
-    data = pdf.render_pdf(meeting, public_only=public_only)
+    try:
+        data = pdf.render_pdf(meeting, public_only=variant == ArchivedPdf.Variant.PUBLIC)
+    except pdf.RenderError as error:
+        return _not_rendered(request, meeting, variant, error)
     name = pdf.filename(meeting, variant).replace(".pdf", "-entwurf.pdf")
     return FileResponse(
         io.BytesIO(data), content_type="application/pdf", as_attachment=True, filename=name
     )
+
+
+def _not_rendered(request, meeting, variant, error):
+    """To the preview of ``variant``, with the render's message: the minutes can be read
+    there when their PDF cannot be typeset (the message says so)."""
+    messages.error(request, str(error))
+    url = reverse("protokolle:minutes_preview", args=[meeting.pk])
+    if variant == ArchivedPdf.Variant.PUBLIC:
+        url += f"?{access.VARIANT_PARAMETER}={ArchivedPdf.Variant.PUBLIC}"
+    return redirect(url)
 
 
 @login_required
