@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from protokolle.models import Body, Meeting, Membership, Person
+from protokolle import pdf
+from protokolle.models import ArchivedPdf, Body, Meeting, Membership, Person
 
 from .conftest import REFERENCE, row_counts
 
@@ -79,6 +80,56 @@ def test_export_minutes_writes_to_standard_output():
 def test_export_minutes_refuses_an_unknown_meeting():
     with pytest.raises(CommandError, match="4711"):
         run("export_minutes", "4711")
+
+
+def timing_out(*args, **kwargs):
+    raise pdf.RenderTimeout(45)
+
+
+@pytest.fixture
+def unarchived(minutes, monkeypatch):
+    """Confirmed minutes whose archival render failed after the confirmation: no copies."""
+    with monkeypatch.context() as patch:
+        patch.setattr(pdf, "write_pdf", timing_out)
+        meeting = minutes(status="confirmed")
+    assert not ArchivedPdf.objects.filter(meeting=meeting).exists()
+    return meeting
+
+
+def test_export_minutes_answers_a_render_that_times_out_with_its_message(
+    minutes, monkeypatch, tmp_path
+):
+    draft = minutes()
+    monkeypatch.setattr(pdf, "write_pdf", timing_out)
+    target = tmp_path / "out.pdf"
+
+    with pytest.raises(CommandError) as refusal:
+        run("export_minutes", str(draft.pk), "--format", "pdf", "-o", str(target))
+
+    assert str(refusal.value) == str(pdf.RenderTimeout(45))
+    assert not target.exists()
+
+
+def test_export_minutes_renders_and_stores_the_copies_confirmed_minutes_lack(unarchived, tmp_path):
+    target = tmp_path / "out.pdf"
+
+    run("export_minutes", str(unarchived.pk), "--format", "pdf", "--public", "-o", str(target))
+
+    stored = ArchivedPdf.objects.get(meeting=unarchived, variant="public")
+    with stored.file.open("rb") as handle:
+        assert target.read_bytes() == handle.read()
+    assert ArchivedPdf.objects.filter(meeting=unarchived).count() == 2
+
+
+def test_export_minutes_of_confirmed_minutes_whose_copies_cannot_be_rendered_fails(
+    unarchived, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(pdf, "write_pdf", timing_out)
+
+    with pytest.raises(CommandError, match="45"):
+        run("export_minutes", str(unarchived.pk), "--format", "pdf", "-o", str(tmp_path / "x"))
+
+    assert not ArchivedPdf.objects.filter(meeting=unarchived).exists()
 
 
 @override_settings(DEBUG=True)

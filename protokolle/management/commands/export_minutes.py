@@ -30,7 +30,10 @@ class Command(BaseCommand):
         elif format == "html":
             data = pdf.render_html(loaded, public_only=public).encode("utf-8")
         else:
-            data = self.pdf(loaded, public)
+            try:
+                data = self.pdf(loaded, public)
+            except pdf.RenderError as error:
+                raise CommandError(str(error)) from error
         if output:
             try:
                 with open(output, "wb") as handle:
@@ -43,11 +46,16 @@ class Command(BaseCommand):
             self.stdout.write(data.decode("utf-8"), ending="")
 
     def pdf(self, meeting, public):
-        """Confirmed minutes: the stored archival copy, never a new rendering."""
+        """Confirmed minutes: the stored archival copy, never a new rendering.
+
+        Copies that were never stored (their render failed after the confirmation)
+        are rendered and stored first, as the download does.
+        """
         if not meeting.is_confirmed:
             return pdf.render_pdf(meeting, public_only=public)
         variant = ArchivedPdf.Variant.PUBLIC if public else ArchivedPdf.Variant.MEMBERS
-        copy = next((c for c in meeting.archived_pdfs.all() if c.variant == variant), None)
+        copies = pdf.ensure_archived(meeting)
+        copy = next((c for c in copies if c.variant == variant), None)
         if copy is None:
             raise CommandError(f"meeting {meeting.pk} has no archived PDF ({variant})")
         with copy.file.open("rb") as handle:
