@@ -7,6 +7,7 @@ import json
 import zipfile
 
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from . import exchange, pdf
 from .models import Meeting
@@ -69,16 +70,34 @@ def entry_name(name):
     return name
 
 
+def archived_copies(meeting):
+    """The archival copies of confirmed ``meeting``, rendering missing ones; or ArchiveError."""
+    try:
+        return pdf.ensure_archived(meeting)
+    except pdf.RenderError as error:
+        raise ArchiveError(
+            gettext(
+                "%(meeting)s: the archived PDF could not be rendered, so nothing was "
+                "exported. %(error)s"
+            )
+            % {"meeting": meeting, "error": error}
+        ) from error
+
+
 def write_zip(meetings, target, progress=None):
     """Write the stored PDFs, the JSON documents and manifest.csv / manifest.json.
 
     Files go to ``<body slug>/<year>/``; every entry name is checked with entry_name.
 
-    Every stored PDF is checked against its recorded SHA-256 first: a missing or
-    changed file stops the export with ArchiveError instead of handing it over.
+    Confirmed minutes whose archival copies were never stored (their render failed
+    after the confirmation) get them rendered and stored first, so that an export
+    never lacks a PDF; a render that fails stops the export with ArchiveError.
+    Every stored PDF is checked against its recorded SHA-256: a missing or changed
+    file stops the export with ArchiveError instead of handing it over.
     Returns the manifest rows.
     """
     meetings = list(meetings)
+    copies = {meeting.pk: archived_copies(meeting) for meeting in meetings}
     rows = []
     written = set()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
@@ -104,7 +123,7 @@ def write_zip(meetings, target, progress=None):
 
         for index, meeting in enumerate(meetings, start=1):
             folder = f"{folder_name(meeting.body)}/{meeting.date:%Y}/"
-            for stored in meeting.archived_pdfs.all():
+            for stored in copies[meeting.pk]:
                 problem = pdf.verify(stored)
                 if problem:
                     raise ArchiveError(f"{stored.file.name} is {problem}; nothing was exported")

@@ -7,11 +7,12 @@ import json
 import zipfile
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from protokolle import archive, drafting
+from protokolle import archive, drafting, pdf
 from protokolle.models import ArchivedPdf, Meeting, Membership, Result, TaskDone
 
 from .factories import MembershipFactory, UserFactory, user_in
@@ -326,6 +327,64 @@ def test_administrators_export_a_zip_from_the_admin(admin_client, werkstatt):
     assert response.status_code == 200
     files = read_zip(b"".join(response.streaming_content))
     assert "manifest.json" in files
+
+
+def timing_out(*args, **kwargs):
+    raise pdf.RenderTimeout(45)
+
+
+@pytest.fixture
+def unarchived(confirmed_minutes, monkeypatch):
+    """Confirmed minutes whose archival render failed after the confirmation: no copies."""
+    with monkeypatch.context() as patch:
+        patch.setattr(pdf, "write_pdf", timing_out)
+        meeting = confirmed_minutes()
+    assert not ArchivedPdf.objects.filter(meeting=meeting).exists()
+    return meeting
+
+
+def test_export_archive_renders_and_stores_the_copies_confirmed_minutes_lack(unarchived, tmp_path):
+    target = tmp_path / "out.zip"
+
+    call_command("export_archive", "--body", "Werkstatt", "-o", str(target))
+
+    files = read_zip(target)
+    stored = ArchivedPdf.objects.filter(meeting=unarchived)
+    assert {copy.variant for copy in stored} == {"members", "public"}
+    manifest = json.loads(files["manifest.json"])["files"]
+    assert sorted(e["kind"] for e in manifest) == ["json", "members", "public"]
+    assert {copy.sha256 for copy in stored} <= {e["sha256"] for e in manifest}
+
+
+def test_export_archive_stops_when_a_missing_copy_cannot_be_rendered(
+    unarchived, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(pdf, "write_pdf", timing_out)
+    target = tmp_path / "out.zip"
+
+    with pytest.raises(CommandError) as refusal:
+        call_command("export_archive", "--body", "Werkstatt", "-o", str(target))
+
+    assert str(pdf.RenderTimeout(45)) in str(refusal.value)
+    assert str(unarchived) in str(refusal.value)
+    assert not target.exists()
+    assert not (tmp_path / "out.zip.part").exists()
+
+
+def test_the_admin_export_names_minutes_whose_copy_cannot_be_rendered(
+    admin_client, unarchived, monkeypatch
+):
+    monkeypatch.setattr(pdf, "write_pdf", timing_out)
+
+    response = admin_client.post(
+        reverse("admin:protokolle_meeting_changelist"),
+        {"action": "export_zip", "_selected_action": [unarchived.pk]},
+    )
+
+    assert response.status_code == 302
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert str(unarchived) in message
+    assert "45" in message
 
 
 # --- generated load ---------------------------------------------------------------------
