@@ -27,7 +27,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import archive, immutability, uploads, workflow
+from . import archive, immutability, pdf, uploads, workflow
 from .models import (
     AgendaItem,
     Approval,
@@ -359,9 +359,23 @@ def _reopened(meeting, _result):
     return messages.SUCCESS, _("%(meeting)s: back in draft.") % {"meeting": meeting}
 
 
-def _confirmed_now(meeting, _result):
-    return messages.SUCCESS, _(
-        "%(meeting)s: confirmed; the PDF is archived and the minutes can be found in the search."
+def _confirmed_now(meeting, confirmed):
+    """What confirming did: archived, or confirmed without its PDF when rendering failed.
+
+    The workflow renders the archival copies after its commit; when that fails the
+    minutes stay confirmed without them, and the message says so instead of
+    claiming an archived PDF.
+    """
+    stored = set(ArchivedPdf.objects.filter(meeting=confirmed).values_list("variant", flat=True))
+    if stored >= set(pdf.variants(confirmed)):
+        return messages.SUCCESS, _(
+            "%(meeting)s: confirmed; the PDF is archived and the minutes can be found in the "
+            "search."
+        ) % {"meeting": meeting}
+    return messages.WARNING, _(
+        "%(meeting)s: confirmed and can be found in the search, but the archived PDF could not "
+        "be rendered. It is rendered when the PDF is next downloaded, or by “manage.py "
+        "verify_archive --repair”."
     ) % {"meeting": meeting}
 
 

@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
-from protokolle import exchange, workflow
+from protokolle import exchange, pdf, workflow
 from protokolle.models import (
     Approval,
     ArchivedPdf,
@@ -236,6 +236,31 @@ def test_confirming_in_the_admin_leaves_what_the_workflow_leaves(
     [(level, text)] = shown(response)
     assert level == "success"
     assert named(meeting) in text
+
+
+def test_confirming_says_so_when_the_archived_pdf_could_not_be_rendered(
+    admin_client, admin_user, meeting, monkeypatch
+):
+    workflow.circulate(meeting.pk, admin_user)
+
+    def timing_out(*args, **kwargs):
+        raise pdf.RenderTimeout(45)
+
+    monkeypatch.setattr(pdf, "write_pdf", timing_out)
+    admin_client.cookies["django_language"] = "en"
+
+    response = run_action(admin_client, "confirm", meeting)
+
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.CONFIRMED  # the confirmation stands
+    assert not ArchivedPdf.objects.filter(meeting=meeting).exists()
+    [(level, text)] = shown(response)
+    assert level == "warning"
+    with translation.override("en"):
+        assert str(meeting) in text
+    assert "the PDF is archived" not in text
+    assert "could not be rendered" in text
+    assert "verify_archive --repair" in text
 
 
 def test_a_refused_transition_names_the_meeting_and_changes_nothing(
