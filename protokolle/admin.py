@@ -27,6 +27,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from werkstatt.client_ip import client_ip
+
 from . import archive, immutability, pdf, uploads, workflow
 from .models import (
     AgendaItem,
@@ -387,7 +389,7 @@ def _transition(modeladmin, request, queryset, change, report):
     meetings = list(queryset.select_related("body").order_by("body__name", "date", "number"))
     for meeting in meetings:
         try:
-            result = change(meeting.pk, request.user)
+            result = change(meeting.pk, request.user, remote_addr=client_ip(request))
         except workflow.WorkflowError as error:
             modeladmin.message_user(
                 request,

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from werkstatt.client_ip import client_ip
+
 from .. import drafting, workflow
 from ..access import (
     can_write,
@@ -107,6 +109,7 @@ def _record_approval(request, meeting, form, invalid_message):
                 "text": data["vote_text"],
             },
             note=data["note"],
+            remote_addr=client_ip(request),
         )
     except workflow.WorkflowError as error:
         messages.error(request, str(error))

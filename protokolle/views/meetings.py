@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from werkstatt.client_ip import client_ip
+
 from .. import access, history, pdf, versions, workflow
 from ..access import get_meeting_for_user
 from ..forms import CirculationForm, ResponseForm
@@ -176,7 +178,7 @@ def meeting_reopen(request, pk):
     return _transition(
         request,
         pk,
-        lambda meeting: workflow.reopen(meeting.pk, request.user),
+        lambda meeting: workflow.reopen(meeting.pk, request.user, remote_addr=client_ip(request)),
         _("The minutes are a draft again: work in the corrections, then circulate them anew."),
     )
 
@@ -196,6 +198,7 @@ def meeting_respond(request, pk):
             form.cleaned_data["kind"],
             form.cleaned_data["text"],
             form.cleaned_data["agenda_item"] or None,
+            remote_addr=client_ip(request),
         )
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
@@ -219,7 +222,7 @@ def meeting_circulation(request, pk):
         request,
         pk,
         lambda m: workflow.start_confirmation_by_circulation(
-            m.pk, request.user, form.cleaned_data["deadline"]
+            m.pk, request.user, form.cleaned_data["deadline"], remote_addr=client_ip(request)
         ),
         _("The members can now confirm the minutes in writing until the deadline."),
     )
