@@ -41,7 +41,13 @@ from .models import ArchivedPdf, Meeting, Participant, build_agenda
 TEMPLATE = "protokolle/pdf/minutes.html"
 STYLESHEET = "css/minutes.css"
 EMBEDDED_NAME = "minutes.json"
-PDF_VARIANT = "pdf/a-3b"
+# Tagged PDF/A-3a: WeasyPrint builds the structure tree from the HTML (headings, tables
+# with their header cells, lists), sets /MarkInfo, /Lang from <html lang> and has viewers
+# show the document title (/ViewerPreferences /DisplayDocTitle). Every PDF we render is
+# 3a, drafts too: it takes about a tenth longer than 3b (bench/README.md), below the 15 %
+# that would have kept drafts at 3b, and the members read the draft before the meeting,
+# so it needs to be accessible as much as the archived copy.
+PDF_VARIANT = "pdf/a-3a"
 # Relative URLs in the HTML resolve against this base; the fetcher maps it to
 # the static files and refuses everything else. The host can never resolve.
 BASE_URL = "http://werkstatt-static.invalid/"
@@ -201,7 +207,7 @@ def render_timeout():
     return getattr(settings, "PDF_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT)
 
 
-def _write_pdf_here(html, embedded):
+def _write_pdf_here(html, embedded, variant=PDF_VARIANT):
     """Typeset ``html`` in this process, with ``embedded`` attached as ``minutes.json``."""
     weasyprint, fonts, fetcher, stylesheet = _weasyprint()
     # An Attachment can serve one render only, so make a new one each time.
@@ -215,13 +221,13 @@ def _write_pdf_here(html, embedded):
     return weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
         stylesheets=[stylesheet],
         font_config=fonts,
-        pdf_variant=PDF_VARIANT,
+        pdf_variant=variant,
         attachments=[attachment],
     )
 
 
 def _serve(connection, parents_end):
-    """The typesetting child: answer each (number, html, embedded, timeout) in turn.
+    """The typesetting child: answer each (number, html, embedded, timeout, options) in turn.
 
     Answers (number, True, pdf bytes) or (number, False, traceback), until the pipe
     closes. Touches no database: it gets the finished HTML and the embedded
@@ -237,13 +243,13 @@ def _serve(connection, parents_end):
     gc.freeze()
     while True:
         try:
-            number, html, embedded, timeout = connection.recv()
+            number, html, embedded, timeout, options = connection.recv()
         except EOFError:
             return
         # Bounded even when the parent is gone and nobody is left to kill this child.
         signal.alarm(math.ceil(timeout) + 1)
         try:
-            answer = (number, True, _write_pdf_here(html, embedded))
+            answer = (number, True, _write_pdf_here(html, embedded, **options))
         except Exception:
             answer = (number, False, traceback.format_exc())
         signal.alarm(0)
@@ -273,11 +279,14 @@ class _Typesetter:
         childs_end.close()
         self.served = 0
 
-    def typeset(self, html, embedded, timeout):
-        """The PDF, or RenderTimeout / RenderError; after either, ``stop`` this child."""
+    def typeset(self, html, embedded, timeout, options=None):
+        """The PDF, or RenderTimeout / RenderError; after either, ``stop`` this child.
+
+        ``options``: keywords for ``_write_pdf_here`` (``variant``), none by default.
+        """
         self.served += 1
         try:
-            self.connection.send((self.served, html, embedded, timeout))
+            self.connection.send((self.served, html, embedded, timeout, options or {}))
             if not self.connection.poll(timeout):
                 raise RenderTimeout(timeout)
             number, ok, payload = self.connection.recv()
@@ -324,8 +333,11 @@ def stop_typesetter():
             _typesetter = None
 
 
-def write_pdf(html, embedded, *, timeout=None):
+def write_pdf(html, embedded, *, timeout=None, variant=None):
     """The PDF of ``html`` (``embedded``: the bytes attached as ``minutes.json``).
+
+    ``variant``: WeasyPrint's ``pdf_variant``, ``PDF_VARIANT`` (tagged PDF/A-3a) unless
+    given; the benchmark renders ``"pdf/a-3b"`` to compare.
 
     Typeset in a child process that touches no database. Raises ``RenderTimeout``
     when that takes longer than ``timeout`` seconds (default: ``render_timeout()``),
@@ -336,10 +348,11 @@ def write_pdf(html, embedded, *, timeout=None):
     global _typesetter
     if timeout is None:
         timeout = render_timeout()
+    options = {"variant": variant} if variant else {}
     if not _typesetter_lock.acquire(blocking=False):
         once = _Typesetter()
         try:
-            return once.typeset(html, embedded, timeout)
+            return once.typeset(html, embedded, timeout, options)
         finally:
             once.stop()
     try:
@@ -348,7 +361,7 @@ def write_pdf(html, embedded, *, timeout=None):
                 _typesetter.stop()
             _typesetter = _Typesetter()
         try:
-            return _typesetter.typeset(html, embedded, timeout)
+            return _typesetter.typeset(html, embedded, timeout, options)
         except BaseException:
             # A timeout, a failure, or this thread interrupted while the child works:
             # its next answer could belong to this render, so it answers no other.
@@ -363,15 +376,18 @@ def write_pdf(html, embedded, *, timeout=None):
         _typesetter_lock.release()
 
 
-def render_pdf(meeting, *, public_only=False, timeout=None):
-    """The minutes as PDF/A-3b bytes, with the exchange document embedded (``minutes.json``).
+def render_pdf(meeting, *, public_only=False, timeout=None, variant=None):
+    """The minutes as tagged PDF/A-3a bytes, with the exchange document embedded
+    (``minutes.json``); ``variant`` as for ``write_pdf``.
 
     Raises ``RenderTimeout`` when typesetting takes longer than ``timeout`` seconds
     (default: ``settings.PDF_RENDER_TIMEOUT``, 60); its message can be shown as is.
     """
     html = render_html(meeting, public_only=public_only, for_pdf=True)
     document = exchange.export_document(meeting, public_only=public_only)
-    return write_pdf(html, exchange.dumps(document).encode("utf-8"), timeout=timeout)
+    return write_pdf(
+        html, exchange.dumps(document).encode("utf-8"), timeout=timeout, variant=variant
+    )
 
 
 def embedded_document(pdf_bytes):

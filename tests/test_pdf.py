@@ -179,11 +179,11 @@ def test_the_public_version_leaves_out_non_public_items(reference_document):
     ][4]["title"] == ("Information zu weiteren Projekten in der Bearbeitung")
 
 
-def test_the_pdf_is_pdfa_3b_with_metadata_and_embedded_fonts(draft_pdf):
+def test_the_pdf_is_tagged_pdfa_3a_with_metadata_and_embedded_fonts(draft_pdf):
     with pikepdf.open(io.BytesIO(draft_pdf)) as document:
         meta = document.open_metadata()
         assert meta["pdfaid:part"] == "3"
-        assert meta["pdfaid:conformance"] == "B"
+        assert meta["pdfaid:conformance"] == "A"  # level A: tagged (test_pdf_tagging.py)
         assert len(document.Root.OutputIntents) >= 1
         assert str(document.Root.Lang) == "de"
         info = document.docinfo
