@@ -479,3 +479,101 @@ def test_the_pdf_document_stands_alone(draft):
 def test_rendered_at_is_timezone_aware(draft):
     assert pdf.context(draft)["rendered_at"].tzinfo is not None
     assert isinstance(pdf.context(draft)["rendered_at"], datetime.datetime)
+
+
+# --- the closing block ------------------------------------------------------------------
+
+SIGNATURES = [
+    "Cottbus, 21.03.2022",
+    "Sitzungsleitung",
+    "Sven Guntermann",
+    "Werkstattsprecher",
+    "Protokoll",
+    "Alexander Boldt",
+    "Projektmanager",
+]
+
+
+def closing_block(html):
+    """The closing block of the minutes' HTML, from its opening tag to the end."""
+    return html[html.index('<div class="closing">') :]
+
+
+def test_the_pdf_ends_with_place_date_and_the_signature_block(draft_pdf):
+    last = squeeze(pages_text(draft_pdf)[-1])
+    assert_in_order(last, SIGNATURES)
+    assert "gez." not in last  # that comes with the electronic seal
+
+
+def test_the_preview_shows_the_signature_block(client, draft, member):
+    client.force_login(member)
+    response = client.get(reverse("protokolle:minutes_preview", args=[draft.pk]))
+    block = closing_block(response.content.decode())
+
+    assert '<p class="closing-line">Cottbus, 21.03.2022</p>' in block
+    chair, taker = block.split('<div class="signature signature-minutes">')
+    assert '<p class="signature-role">Sitzungsleitung</p>' in chair
+    assert '<p class="signature-name">Sven Guntermann</p>' in chair
+    assert '<p class="signature-function">Werkstattsprecher</p>' in chair
+    assert '<p class="signature-role">Protokoll</p>' in taker
+    assert '<p class="signature-name">Alexander Boldt</p>' in taker
+    assert '<p class="signature-function">Projektmanager</p>' in taker
+
+
+def test_a_name_not_recorded_leaves_its_column_to_be_signed(reference_document):
+    reference_document["meeting"]["chair"] = None
+    reference_document["meeting"]["minute_taker"]["function"] = None
+    meeting = imported(reference_document)
+
+    chair, taker = closing_block(pdf.render_html(meeting, for_pdf=True)).split(
+        '<div class="signature signature-minutes">'
+    )
+    last = squeeze(pages_text(pdf.render_pdf(meeting))[-1])
+
+    assert '<p class="signature-role">Sitzungsleitung</p>' in chair
+    assert "signature-name" not in chair and "signature-function" not in chair
+    assert '<p class="signature-name">Alexander Boldt</p>' in taker
+    assert "signature-function" not in taker
+    assert_in_order(
+        last, ["Cottbus, 21.03.2022", "Sitzungsleitung", "Protokoll", "Alexander Boldt"]
+    )
+    assert squeeze("SitzungsleitungProtokoll") in last
+
+
+def test_without_a_closing_line_the_signature_block_stays(reference_document):
+    reference_document["meeting"]["closing"] = None
+    html = pdf.render_html(imported(reference_document), for_pdf=True)
+
+    assert "closing-line" not in html
+    assert '<p class="signature-name">Sven Guntermann</p>' in closing_block(html)
+
+
+def test_the_signature_block_is_never_split_from_the_closing_line(reference_document):
+    """Push the block down a page 1 mm at a time: where it first leaves page 1, all of it
+    goes to page 2, the place and date line included."""
+    first_item = reference_document["meeting"]["agenda"][0]
+    first_item.update(title="Begrüßung", results=first_item["results"][:1])
+    reference_document["meeting"]["agenda"] = [first_item]
+    html = pdf.render_html(imported(reference_document), for_pdf=True)
+
+    def pages(spacer_mm):
+        spaced = html.replace(
+            '<div class="closing">',
+            f'<div style="height: {spacer_mm}mm"></div><div class="closing">',
+            1,
+        )
+        return [squeeze(text) for text in pages_text(pdf.write_pdf(spaced, b"{}"))]
+
+    fits, moves = 0, 200
+    assert len(pages(fits)) == 1 and len(pages(moves)) >= 2
+    while moves - fits > 1:
+        middle = (fits + moves) // 2
+        if len(pages(middle)) == 1:
+            fits = middle
+        else:
+            moves = middle
+
+    first, second = pages(moves)
+    assert_in_order(second, SIGNATURES)
+    assert squeeze(SIGNATURES[0]) not in first  # the chair's name is in the table above
+    assert_in_order(pages(fits)[0], SIGNATURES)
