@@ -1,14 +1,17 @@
 """PDF benchmark: our render_pdf against a bare WeasyPrint render, stored against rendered
-PDFs, and memory over many renders, all in one process and one run.
+PDFs, memory over many renders, and tagged PDF/A-3a against PDF/A-3b, all in one process
+and one run.
 
 Run from the project folder:
 
-    .venv/bin/python bench/pdf/run.py
+    .venv/bin/python bench/pdf/run.py              # everything: bench/pdf/results.txt
+    .venv/bin/python bench/pdf/run.py --variants   # 3a against 3b only: results-variants.txt
 
 Uses a throwaway SQLite database and media folder in a temporary directory; prints a table
-and writes it to bench/pdf/results.txt.
+and writes it to the results file.
 """
 
+import argparse
 import copy
 import datetime
 import hashlib
@@ -28,7 +31,9 @@ HERE = Path(__file__).resolve().parent
 REFERENCE = ROOT / "protokolle" / "demo" / "ergebnisprotokoll-2022-03-21.json"
 STYLESHEET = ROOT / "static" / "css" / "minutes.css"
 TEMPLATE = ROOT / "templates" / "protokolle" / "pdf" / "minutes.html"
+BODY_TEMPLATE = ROOT / "templates" / "protokolle" / "pdf" / "document.html"
 RESULTS = HERE / "results.txt"
+RESULTS_VARIANTS = HERE / "results-variants.txt"
 
 WARMUP = 2
 RUNS = 15
@@ -39,6 +44,7 @@ BIG_RESULTS = 5
 BIG_NUMBER = 60
 CONFIRMED_NUMBER = 9
 MEMORY_CHECKPOINTS = [1, 50, 100, 150, 195]  # below pdf.RENDERS_PER_CHILD
+VARIANTS = ("pdf/a-3b", "pdf/a-3a")
 
 
 def setup_django(workdir):
@@ -88,11 +94,11 @@ def compare(first, second, runs=RUNS, warmup=WARMUP):
 
 
 def fingerprint():
-    """Short SHA-256 of the stylesheet and the template: render_pdf reads the stylesheet once
+    """Short SHA-256 of the stylesheet and the templates: render_pdf reads the stylesheet once
     per process, the bare render on every run, so an edit during the run skews the comparison."""
     return {
         path.relative_to(ROOT).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        for path in (STYLESHEET, TEMPLATE)
+        for path in (STYLESHEET, TEMPLATE, BODY_TEMPLATE)
     }
 
 
@@ -106,6 +112,14 @@ def rss_kib(pid="self"):
             elif line.startswith("VmRSS:"):
                 current = int(line.split()[1])
     return peak, current
+
+
+def cpu_seconds(pid):
+    """User and system CPU seconds process ``pid`` has used so far (/proc, clock ticks)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # Fields 14 and 15 of proc(5), counted from the state (field 3) here.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def typesetter_rss_kib():
@@ -264,6 +278,41 @@ def bench_render(name, meeting, runs):
     }
 
 
+def bench_variants(name, meeting, runs):
+    """render_pdf as tagged PDF/A-3a against PDF/A-3b: wall time in this process, CPU time
+    of the typesetting child (what the render costs the machine, less sensitive to other
+    work on it), output size and pages."""
+    from protokolle import pdf
+
+    pdf.stop_typesetter()  # a fresh child that is not replaced during the comparison
+    cpu = {variant: [] for variant in VARIANTS}
+
+    def render(variant):
+        def run():
+            child = pdf._typesetter.process.pid if pdf._typesetter else None
+            before = cpu_seconds(child) if child else None
+            data = pdf.render_pdf(meeting, variant=variant)
+            if child == pdf._typesetter.process.pid:
+                cpu[variant].append(cpu_seconds(child) - before)
+            return data
+
+        return run
+
+    (times_b, pdf_b), (times_a, pdf_a) = compare(render(VARIANTS[0]), render(VARIANTS[1]), runs)
+    return {
+        "name": name,
+        "runs": runs,
+        "b": times_b,
+        "a": times_a,
+        "b_cpu": cpu[VARIANTS[0]][-runs:],
+        "a_cpu": cpu[VARIANTS[1]][-runs:],
+        "b_bytes": len(pdf_b),
+        "a_bytes": len(pdf_a),
+        "b_pages": page_count(pdf_b),
+        "a_pages": page_count(pdf_a),
+    }
+
+
 def member_client(body):
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -360,8 +409,8 @@ def machine():
     ]
 
 
-def report(started, load, inputs, renders, serving, memory):
-    lines = [
+def head(started, load, inputs):
+    return [
         f"PDF benchmark, {started:%Y-%m-%d %H:%M} UTC",
         *machine(),
         "Inputs (SHA-256): " + ", ".join(f"{name} {digest}" for name, digest in inputs.items()),
@@ -371,12 +420,60 @@ def report(started, load, inputs, renders, serving, memory):
         f"Times: median (fastest–slowest) of {RUNS} runs ({RUNS_BIG} for the 60-item minutes)",
         f"after {WARMUP} warm-up runs each; the two sides of a row run interleaved.",
         "",
+    ]
+
+
+def variants_report(rows):
+    """Section 4: tagged PDF/A-3a against PDF/A-3b."""
+    lines = [
+        "4. Tagged PDF/A-3a against PDF/A-3b: protokolle.pdf.render_pdf(meeting, variant=...),",
+        "   both through the typesetting child (a fresh one, warmed up). Wall: in this process,",
+        "   per call; CPU: user + system time of the typesetting child per render (/proc, 10 ms",
+        "   ticks), which other work on the machine disturbs less than the wall time.",
+        "",
+    ]
+    lines += table(
+        [
+            "minutes",
+            "runs",
+            "3b wall",
+            "3a wall",
+            "3a/3b",
+            "3b CPU",
+            "3a CPU",
+            "3a/3b",
+            "3b PDF",
+            "3a PDF",
+        ],
+        [
+            (
+                r["name"],
+                r["runs"],
+                median_ms(r["b"]),
+                median_ms(r["a"]),
+                f"{statistics.median(r['a']) / statistics.median(r['b']):.2f}",
+                median_ms(r["b_cpu"]),
+                median_ms(r["a_cpu"]),
+                f"{statistics.median(r['a_cpu']) / statistics.median(r['b_cpu']):.2f}",
+                f"{r['b_bytes'] / 1024:,.1f} KiB, {r['b_pages']} p.",
+                f"{r['a_bytes'] / 1024:,.1f} KiB, {r['a_pages']} p.",
+            )
+            for r in rows
+        ],
+    )
+    return lines
+
+
+def report(started, load, inputs, renders, serving, memory, variants):
+    lines = [
+        *head(started, load, inputs),
         "1. Render: ours = protokolle.pdf.render_pdf(meeting); bare = weasyprint.HTML("
         "string=html).write_pdf(stylesheets=[CSS(filename=static/css/minutes.css)])",
         "   of the same HTML (render_html(meeting, for_pdf=True)), fresh per run, no shared "
         "FontConfiguration.",
-        "   Not the same output: ours is PDF/A-3b (sRGB output intent, XMP metadata) with the",
-        "   exchange JSON embedded as minutes.json; bare is a plain PDF without attachment.",
+        "   Not the same output: ours is tagged PDF/A-3a (sRGB output intent, XMP metadata,",
+        "   structure tree) with the exchange JSON embedded as minutes.json; bare is a plain",
+        "   PDF without attachment.",
         "",
     ]
     lines += table(
@@ -428,11 +525,29 @@ def report(started, load, inputs, renders, serving, memory):
         f"{(current[last] - current[first]) / 1024:+,.1f} MiB; "
         f"render 100 to {MEMORY_CHECKPOINTS[-1]}: "
         f"{(current[last] - current[middle]) / 1024:+,.1f} MiB",
+        "",
     ]
+    lines += variants_report(variants)
     return "\n".join(lines) + "\n"
 
 
+def measure_variants(small, big, items):
+    print("4. 3a against 3b, reference minutes ...", flush=True)
+    rows = [bench_variants(f"reference ({items} items)", small, RUNS)]
+    print(f"4. 3a against 3b, {BIG_ITEMS} items x {BIG_RESULTS} results ...", flush=True)
+    rows.append(bench_variants(f"{BIG_ITEMS} items x {BIG_RESULTS} results", big, RUNS_BIG))
+    return rows
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--variants",
+        action="store_true",
+        help="measure only tagged PDF/A-3a against PDF/A-3b (section 4), into "
+        f"{RESULTS_VARIANTS.name}",
+    )
+    arguments = parser.parse_args()
     started = datetime.datetime.now(datetime.UTC)
     load = os.getloadavg()[0]
     inputs = fingerprint()
@@ -441,14 +556,20 @@ def main():
         from protokolle.models import Meeting
 
         reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
+        items = len(reference["meeting"]["agenda"])
         small = Meeting.objects.for_minutes().get(pk=import_minutes(reference).pk)
         big = Meeting.objects.for_minutes().get(pk=import_minutes(big_document(reference)).pk)
+
+        if arguments.variants:
+            rows = measure_variants(small, big, items)
+            text = "\n".join([*head(started, load, inputs), *variants_report(rows)])
+            finish(text + "\n", inputs, RESULTS_VARIANTS)
+            return
 
         print("3. memory over renders ...", flush=True)
         memory = bench_memory(small)
 
         print("1. render, reference minutes ...", flush=True)
-        items = len(reference["meeting"]["agenda"])
         renders = [bench_render(f"reference ({items} items)", small, RUNS)]
         print(f"1. render, {BIG_ITEMS} items x {BIG_RESULTS} results ...", flush=True)
         renders.append(bench_render(f"{BIG_ITEMS} items x {BIG_RESULTS} results", big, RUNS_BIG))
@@ -459,8 +580,13 @@ def main():
         confirmed_document["meeting"]["number"] = CONFIRMED_NUMBER
         confirmed = import_minutes(confirmed_document)  # stores the archival copy
         serving = bench_serving(member_client(small.body), confirmed, small)
+        variants = measure_variants(small, big, items)
 
-    text = report(started, load, inputs, renders, serving, memory)
+    finish(report(started, load, inputs, renders, serving, memory, variants), inputs, RESULTS)
+
+
+def finish(text, inputs, results):
+    """Print the report and write it to ``results``, warning when an input changed."""
     changed = [name for name, digest in fingerprint().items() if inputs[name] != digest]
     if changed:
         text += (
@@ -469,8 +595,8 @@ def main():
         )
     print()
     print(text, end="")
-    RESULTS.write_text(text, encoding="utf-8")
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    results.write_text(text, encoding="utf-8")
+    print(f"\nwritten to {results.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
