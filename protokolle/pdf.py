@@ -226,6 +226,18 @@ def _write_pdf_here(html, embedded, variant=PDF_VARIANT):
     )
 
 
+def _close_inherited_files(keep):
+    """Close every file the fork handed down except stdin, stdout, stderr and ``keep``.
+
+    The child must not hold what belongs to the process it was forked from: the
+    server's listening socket, a client's connection, database connections, the
+    pipes of other child processes (a browser driver, say, waits for its input to
+    close, which never happens while this child keeps a copy of it open).
+    """
+    os.closerange(3, keep)
+    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+
+
 def _serve(connection, parents_end):
     """The typesetting child: answer each (number, html, embedded, timeout, options) in turn.
 
@@ -234,6 +246,7 @@ def _serve(connection, parents_end):
     document's bytes.
     """
     parents_end.close()  # so that recv() ends with EOFError once the parent is gone
+    _close_inherited_files(keep=connection.fileno())
     # Default actions, not the handlers of the server this was forked from: SIGTERM
     # and SIGINT end this process, SIGALRM too (below).
     for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM"):

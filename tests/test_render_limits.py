@@ -345,3 +345,22 @@ def test_every_way_of_diffing_rebuilds_the_new_text(a, b, small):
     finally:
         versions.SMALL_MIDDLE = original
     assert rebuild(a, b, opcodes) == b
+
+
+def test_the_typesetting_child_holds_none_of_the_parents_files(fresh_typesetter):
+    """A pipe of the parent's (a browser driver's input, a client's socket) must not stay
+    open in the child: whoever waits for it to close would wait forever."""
+    read_end, write_end = os.pipe()
+    try:
+        pdf.write_pdf("<p>x</p>", b"{}")  # forks the child now, with the pipe open
+        child = pdf._typesetter.process.pid
+        inherited = {
+            os.readlink(f"/proc/{child}/fd/{fd}") for fd in os.listdir(f"/proc/{child}/fd")
+        }
+        pipe = os.readlink(f"/proc/self/fd/{write_end}")
+        assert pipe not in inherited
+        # The child's own pipe to us and its standard streams are all it keeps.
+        assert len(inherited) <= 4
+    finally:
+        os.close(read_end)
+        os.close(write_end)
