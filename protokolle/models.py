@@ -261,6 +261,18 @@ class Meeting(models.Model):
     )
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     confirmed_by_circulation = models.BooleanField(_("confirmed by circulation"), default=False)
+    # The confirmation as the record states it (exchange format ``meeting.confirmation``):
+    # the day, the deciding meeting as it was named (it need not be recorded here) and
+    # the circulated version that was confirmed. Kept exactly when minutes are imported.
+    confirmed_on = models.DateField(_("confirmed on"), null=True, blank=True)
+    confirmed_in_number = models.PositiveIntegerField(
+        _("confirmed in meeting number"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_MEETING_NUMBER)],
+    )
+    confirmed_in_date = models.DateField(_("confirmed in the meeting on"), null=True, blank=True)
+    confirmed_version = models.PositiveIntegerField(_("confirmed version"), null=True, blank=True)
 
     objects = MeetingQuerySet.as_manager()
 
@@ -599,6 +611,10 @@ class Attachment(MeetingPart, models.Model):
     position = models.PositiveIntegerField(_("position"), default=0)
     name = models.CharField(_("name"), max_length=300)
     file = models.FileField(_("file"), upload_to=random_attachment_name, blank=True)
+    # Of the uploaded file, taken when it is stored: the archival PDF embeds the file
+    # with them and ``verify_archive`` checks the stored file against them.
+    size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("attachment")
@@ -631,6 +647,9 @@ class ArchivedPdf(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveBigIntegerField(_("size in bytes"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The electronic seal (PAdES) the file carries: whose certificate, and when.
+    sealed_by = models.CharField(_("sealed by"), max_length=300, blank=True, default="")
+    sealed_at = models.DateTimeField(_("sealed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("archived PDF")
@@ -654,6 +673,9 @@ class MinutesVersion(models.Model):
     )
     number = models.PositiveIntegerField(_("version"))
     document = models.JSONField(_("werkstatt-protokoll/1 document"))
+    # Which agenda item and result each part of ``document`` is (versions.identity),
+    # so that the diff follows items that moved; None for versions from before.
+    identity = models.JSONField(_("identity of items and results"), null=True, blank=True)
     created_at = models.DateTimeField(_("circulated at"), auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

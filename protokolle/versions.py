@@ -7,6 +7,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from . import wording
+from .models import build_agenda, flatten_agenda
 from .wording import number_tree
 
 
@@ -37,6 +38,20 @@ def _items(agenda):
         agenda, lambda item: item["children"], lambda item: item["number"]
     ):
         yield number, item
+
+
+def identity(meeting):
+    """Which record each agenda item and result of the meeting's exchange document is.
+
+    ``{"items": [pk, ...], "results": [[pk, ...], ...]}``, items in the document's
+    reading order (as ``_items`` walks it), each item's results in its order. Expects
+    a meeting from ``Meeting.objects.for_export()`` (no queries then).
+    """
+    items = list(flatten_agenda(build_agenda(meeting.agenda_items.all())))
+    return {
+        "items": [item.pk for item in items],
+        "results": [[result.pk for result in item.results.all()] for item in items],
+    }
 
 
 def flatten(document):

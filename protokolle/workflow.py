@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import exchange, pdf, search, wording
+from . import exchange, pdf, search, versions, wording
 from .access import can_write, membership_of
 from .models import AgendaItem, Approval, Meeting, MinutesVersion, Response, Result
 
@@ -147,10 +147,12 @@ def circulate(meeting_pk, user, *, remote_addr=None):
         meeting.status = Meeting.Status.CIRCULATED
         meeting.circulation_deadline = None
         meeting.save()
+        frozen = Meeting.objects.for_export().get(pk=meeting.pk)
         version = MinutesVersion.objects.create(
             meeting=meeting,
             number=number,
-            document=exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk)),
+            document=exchange.export_document(frozen),
+            identity=versions.identity(frozen),
             created_by=user,
         )
         # Approved "with changes" in a later meeting: this corrected version confirms them.
