@@ -5,6 +5,7 @@ Optional texts are nullable (``null=True``) on purpose: the exchange format
 an export must give back the same document.
 """
 
+import hashlib
 from collections import defaultdict
 
 from django.conf import settings
@@ -623,6 +624,22 @@ class Attachment(MeetingPart, models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Size and SHA-256 of the file, taken when it is stored (a new or replaced file).
+        if self.file and (not self.sha256 or not self.file._committed):
+            digest = hashlib.sha256()
+            size = 0
+            committed = self.file._committed
+            for chunk in self.file.chunks():
+                digest.update(chunk)
+                size += len(chunk)
+            if committed:
+                self.file.close()
+            self.sha256, self.size = digest.hexdigest(), size
+        elif not self.file:
+            self.sha256, self.size = "", None
+        super().save(*args, **kwargs)
 
 
 def archive_upload_to(instance, filename):

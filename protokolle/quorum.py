@@ -1,0 +1,1 @@
+"""Quorum (Beschlussfähigkeit) and conflicts of interest, computed from the attendance."""
