@@ -237,7 +237,11 @@ def version_diff(request, pk, number):
         access.visible_versions(request.user), meeting=meeting, number=number
     )
     previous = meeting.versions.filter(number__lt=number).order_by("-number").first()
-    changes = versions.diff(previous.document, version.document) if previous else None
+    changes = None
+    if previous:
+        changes = versions.diff(
+            previous.document, version.document, previous.identity, version.identity
+        )
     return render(
         request,
         "protokolle/version_diff.html",
