@@ -12,12 +12,18 @@ deep its nesting, ends in a DocumentError, never in a traceback.
 """
 
 import datetime
+import hashlib
 import json
+import os
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
 
@@ -32,9 +38,13 @@ from .models import (
     Result,
     build_agenda,
 )
+from .uploads import validate as validate_upload
 from .wording import number_tree
 
 FORMAT = "werkstatt-protokoll/1"
+# meeting.confirmation.by
+BY_MEETING = "meeting"
+BY_CIRCULATION = "circulation"
 # Agenda items nest at most this deep (real minutes nest 3); the schema says so in words.
 MAX_AGENDA_DEPTH = 6
 # Objects and lists nest at most this deep anywhere: the deepest a valid document goes
@@ -219,6 +229,8 @@ def _schema_messages(error):
         pattern = error.validator_value
         if "2[0-3]" in pattern:
             message = _("“%(value)s” is not a time of day in the form HH:MM")
+        elif pattern.startswith("^[0-9a-f]{64}"):
+            message = _("“%(value)s” is not a SHA-256: 64 lowercase hexadecimal digits")
         elif pattern.startswith("^\\d{4}"):
             message = _("“%(value)s” is not a date in the form YYYY-MM-DD")
         else:
@@ -518,17 +530,90 @@ class _Reader:
             )
         return approvals
 
+    def confirmation(self, data, meeting):
+        """``meeting.confirmation`` as a dict of model values, or None where it is absent."""
+        value = data.get("confirmation")
+        if value is None:
+            return None
+        path = ["meeting", "confirmation"]
+        if meeting.status != Meeting.Status.CONFIRMED:
+            self.problem(
+                path,
+                _("only confirmed minutes carry a confirmation; these are “%(status)s”")
+                % {"status": meeting.status},
+            )
+        by = value["by"]
+        deciding = value.get("meeting")
+        number = deciding_date = None
+        if deciding is not None:
+            if by == BY_CIRCULATION:
+                self.problem(
+                    [*path, "meeting"],
+                    _(
+                        "minutes confirmed by circulation were not confirmed in a meeting: "
+                        "“meeting” must be null"
+                    ),
+                )
+            number = deciding.get("number")
+            deciding_date = self.date(deciding["date"], [*path, "meeting", "date"])
+            if deciding_date and meeting.date and deciding_date <= meeting.date:
+                self.problem(
+                    [*path, "meeting", "date"],
+                    _(
+                        "the deciding meeting (%(deciding)s) must be later than the "
+                        "meeting of these minutes (%(date)s)"
+                    )
+                    % {"deciding": deciding["date"], "date": meeting.date.isoformat()},
+                )
+        return {
+            "date": self.date(value["date"], [*path, "date"]),
+            "by": by,
+            "meeting_number": number,
+            "meeting_date": deciding_date,
+            "version": value.get("version"),
+        }
+
     def attachments(self, data):
-        return [
-            Attachment(position=index, name=entry["name"])
-            for index, entry in enumerate(data.get("attachments", []))
-        ]
+        """Attachments; each carries ``stored`` (file, size, sha256) as the document gives them."""
+        attachments = []
+        for index, entry in enumerate(data.get("attachments", [])):
+            path = ["meeting", "attachments", index]
+            name = entry.get("file")
+            if name is not None:
+                problem = _file_name_problem(name)
+                if problem:
+                    self.problem([*path, "file"], problem)
+            elif entry.get("size") is not None or entry.get("sha256") is not None:
+                self.problem(
+                    [*path, "file"],
+                    _("size and SHA-256 describe a file, but “file” names none"),
+                )
+            attachment = Attachment(position=index, name=entry["name"])
+            attachment.stored = {
+                "file": name,
+                "size": entry.get("size"),
+                "sha256": entry.get("sha256"),
+            }
+            attachments.append(attachment)
+        return attachments
+
+
+def _file_name_problem(name):
+    """Why ``name`` cannot be a stored file's name (a base name, nothing else), or None."""
+    if any(unicodedata.category(character) in ("Cc", "Cf") for character in name):
+        return _("the file name must not contain control characters")
+    if "/" in name or "\\" in name or name.startswith(".") or ".." in name:
+        return _("“%(name)s” is not a file name without a path") % {"name": name}
+    return None
 
 
 def read(document):
     """Check a parsed document and turn it into unsaved model instances.
 
-    Raises DocumentError listing every problem. Makes no queries.
+    Raises DocumentError listing every problem. Makes no queries. ``parsed["confirmation"]``
+    is the document's confirmation as model values (``date``, ``by``, ``meeting_number``,
+    ``meeting_date``, ``version``) or None; each attachment's ``stored`` holds the file
+    name, size and SHA-256 the document gives for it.
     """
     # Nesting first: the schema validator recurses over the document.
     problems = (
@@ -538,9 +623,11 @@ def read(document):
         raise DocumentError(problems)
     reader = _Reader()
     data = document["meeting"]
+    meeting = reader.meeting(data)
     parsed = {
         "body": reader.body(document["body"]),
-        "meeting": reader.meeting(data),
+        "meeting": meeting,
+        "confirmation": reader.confirmation(data, meeting),
         "participants": reader.participants(data),
         "agenda": reader.agenda(data["agenda"], ["meeting", "agenda"]),
         "approvals": reader.approvals(data),
@@ -573,19 +660,27 @@ def validate(document):
     return []
 
 
-def store(parsed):
+def store(parsed, files=None):
     """Write a meeting, and its body where it is new, from ``read(document)``.
 
     Writes everything or nothing. Raises DocumentError when the meeting cannot be
-    stored (its number is taken). The body is found by its exact name; an
-    existing body keeps its fields. Minutes that the document calls confirmed are
-    stored as circulated: confirming them is the workflow's step
-    (``workflow.import_minutes``), which also archives and indexes them.
+    stored (its number is taken, an attachment's file is not what the document
+    says). The body is found by its exact name; an existing body keeps its fields.
+    Minutes that the document calls confirmed are stored as circulated: confirming
+    them is the workflow's step (``workflow.import_minutes``), which also archives
+    and indexes them and records the document's confirmation.
+
+    ``files`` maps the attachments' ``file`` names to their content (the files
+    embedded in one of our PDFs). An attachment whose file is there is stored with
+    it, under that very name in the attachments' directory, once its size and
+    SHA-256 agree with the document's; the others are stored without a file.
     """
     body_fields = dict(parsed["body"])
     meeting = parsed["meeting"]
     if meeting.status == Meeting.Status.CONFIRMED:
         meeting.status = Meeting.Status.CIRCULATED
+    contents = _attachment_contents(parsed["attachments"], files or {})
+    written = []
     try:
         with transaction.atomic():
             body, _created = Body.objects.get_or_create(
@@ -609,13 +704,77 @@ def store(parsed):
                 approval.approved_meeting = _find_meeting(body, approval)
             Participant.objects.bulk_create(parsed["participants"])
             Approval.objects.bulk_create(parsed["approvals"])
+            for attachment, name, data in contents:
+                _store_file(attachment, name, data, meeting, written)
             Attachment.objects.bulk_create(parsed["attachments"])
     except IntegrityError as exc:
+        _remove(written)
         # Another import took the same number between our check and our write.
         raise DocumentError(
             ["meeting: " + _("could not be saved: %(error)s") % {"error": exc}]
         ) from exc
+    except BaseException:
+        _remove(written)
+        raise
     return meeting
+
+
+def _attachment_contents(attachments, files):
+    """(attachment, file name, bytes) for the attachments whose file ``files`` holds.
+
+    Checks each file against the document's size and SHA-256 and as an upload (its
+    type, by its content); raises DocumentError naming every problem, before
+    anything is written.
+    """
+    contents, problems = [], []
+    for index, attachment in enumerate(attachments):
+        stored = getattr(attachment, "stored", None) or {}
+        name = stored.get("file")
+        if name is None or name not in files:
+            continue
+        data = bytes(files[name])
+        path = f"meeting.attachments[{index}]"
+        size, digest = len(data), hashlib.sha256(data).hexdigest()
+        if stored.get("size") is not None and stored["size"] != size:
+            problems.append(
+                f"{path}.size: "
+                + _("the file %(name)s has %(actual)s bytes, the document says %(size)s")
+                % {"name": name, "actual": size, "size": stored["size"]}
+            )
+        if stored.get("sha256") is not None and stored["sha256"] != digest:
+            problems.append(
+                f"{path}.sha256: "
+                + _("the file %(name)s has the SHA-256 %(actual)s, the document says %(sha256)s")
+                % {"name": name, "actual": digest, "sha256": stored["sha256"]}
+            )
+        try:
+            validate_upload(ContentFile(data, name=name))
+        except ValidationError as error:
+            problems.extend(f"{path}.file: {message}" for message in error.messages)
+        contents.append((attachment, name, data))
+    if problems:
+        raise DocumentError(problems)
+    return contents
+
+
+def _store_file(attachment, name, data, meeting, written):
+    """Store an imported attachment's file under its own name (the record names it so)."""
+    storage = Attachment._meta.get_field("file").storage
+    wanted = f"attachments/{meeting.date:%Y}/{name}"
+    # The storage never overwrites: where the name is taken, it picks another.
+    saved = storage.save(wanted, ContentFile(data))
+    written.append((storage, saved))
+    attachment.file.name = saved
+    attachment.size = len(data)
+    attachment.sha256 = hashlib.sha256(data).hexdigest()
+
+
+def _remove(written):
+    for storage, name in written:
+        try:
+            storage.delete(name)
+        except OSError:
+            pass
 
 
 def _save_agenda(meeting, nodes, parent=None):
@@ -699,6 +858,74 @@ def _result(result):
     }
 
 
+def _attachment(attachment):
+    return {
+        "name": attachment.name,
+        "file": os.path.basename(attachment.file.name) if attachment.file else None,
+        "size": attachment.size if attachment.file else None,
+        "sha256": (attachment.sha256 or None) if attachment.file else None,
+    }
+
+
+def confirmation_of(meeting):
+    """``meeting.confirmation`` of the exchange format: how the minutes were confirmed.
+
+    None until they are confirmed. Otherwise ``{"date", "by", "meeting", "version"}``
+    as recorded at the confirmation (or imported). For minutes confirmed before that
+    was recorded (``confirmed_on`` is empty; their rows can no longer be updated),
+    derived as the PDF's line used to be: the day of ``confirmed_at``, circulation
+    from ``confirmed_by_circulation``, the deciding meeting from the approval that
+    confirmed them, the version from the last circulated one. No query where the
+    fields are recorded.
+    """
+    if not meeting.is_confirmed:
+        return None
+    if meeting.confirmed_on is not None:
+        deciding = None
+        if meeting.confirmed_in_date is not None:
+            deciding = {
+                "number": meeting.confirmed_in_number,
+                "date": _date(meeting.confirmed_in_date),
+            }
+        return {
+            "date": _date(meeting.confirmed_on),
+            "by": BY_CIRCULATION if meeting.confirmed_by_circulation else BY_MEETING,
+            "meeting": deciding,
+            "version": meeting.confirmed_version,
+        }
+    return _derived_confirmation(meeting)
+
+
+def _derived_confirmation(meeting):
+    deciding = None
+    if not meeting.confirmed_by_circulation:
+        approvals = getattr(meeting, "confirmations", None)
+        if approvals is None:
+            approvals = list(
+                meeting.approved_by.filter(
+                    outcome__in=[Approval.Outcome.APPROVED, Approval.Outcome.APPROVED_WITH_CHANGES]
+                ).select_related("meeting")
+            )
+        if approvals:
+            deciding = approvals[0].meeting
+    if meeting.confirmed_at is not None:
+        day = timezone.localdate(meeting.confirmed_at)
+    else:
+        # Confirmed without any record of when (rows written directly, as by
+        # generate_load): the earliest day it can have been, the deciding meeting's
+        # or its own.
+        day = deciding.date if deciding else meeting.date
+    version = meeting.versions.order_by("-number").values_list("number", flat=True).first()
+    return {
+        "date": _date(day),
+        "by": BY_CIRCULATION if meeting.confirmed_by_circulation else BY_MEETING,
+        "meeting": None
+        if deciding is None
+        else {"number": deciding.number, "date": _date(deciding.date)},
+        "version": version,
+    }
+
+
 def export_document(meeting, *, public_only=False):
     """The meeting as a ``werkstatt-protokoll/1`` document.
 
@@ -734,6 +961,7 @@ def export_document(meeting, *, public_only=False):
             "location": meeting.location,
             "public": meeting.public,
             "status": meeting.status,
+            "confirmation": confirmation_of(meeting),
             "chair": _person(
                 meeting.chair_name, meeting.chair_organisation, meeting.chair_function
             ),
@@ -742,7 +970,7 @@ def export_document(meeting, *, public_only=False):
                 meeting.minute_taker_organisation,
                 meeting.minute_taker_function,
             ),
-            "attachments": [{"name": a.name} for a in meeting.attachments.all()],
+            "attachments": [_attachment(a) for a in meeting.attachments.all()],
             "participants": [
                 {
                     "name": p.name,

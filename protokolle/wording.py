@@ -14,6 +14,7 @@ The rule is mirrored in ``static/js/numbering.js``; both implementations are
 tested against ``tests/data/numbering.json``.
 """
 
+import datetime
 import re
 
 _LEADING_DIGITS = re.compile(r"\d+")
@@ -79,6 +80,35 @@ def meeting_name(number, date, preposition="vom"):
     """„9. Sitzung vom 21.03.2022“; „Sitzung vom 21.03.2022“ for a meeting without a number."""
     name = f"{number}. Sitzung" if number else "Sitzung"
     return f"{name} {preposition} {date:%d.%m.%Y}"
+
+
+def confirmation_line(confirmation):
+    """The minutes' confirmation as printed, from ``exchange.confirmation_of``'s dict.
+
+    „Bestätigt in der 9. Sitzung am 23.05.2022“ (the deciding meeting's date),
+    „Bestätigt im Umlaufverfahren am 23.05.2022“, „Bestätigtes Protokoll“ where
+    the deciding meeting is not known, and "" for None (not confirmed).
+    """
+    if not confirmation:
+        return ""
+    day = _day(confirmation.get("date"))
+    if confirmation.get("by") == "circulation" and day:
+        return f"Bestätigt im Umlaufverfahren am {day:%d.%m.%Y}"
+    deciding = confirmation.get("meeting")
+    deciding_date = _day(deciding.get("date")) if deciding else None
+    if confirmation.get("by") == "meeting" and deciding_date:
+        return "Bestätigt in der " + meeting_name(deciding.get("number"), deciding_date, "am")
+    return "Bestätigtes Protokoll"
+
+
+def _day(value):
+    """A date from the exchange format's "YYYY-MM-DD" (or a date); None where there is none."""
+    if value is None or isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def person_line(name, organisation="", function=""):

@@ -164,7 +164,7 @@ def circulate(meeting_pk, user, *, remote_addr=None):
             .first()
         )
         if pending:
-            _confirm(meeting)
+            _confirm(meeting, deciding=pending.meeting)
             confirmed = True
             version.notice = None
         else:
@@ -442,7 +442,7 @@ def record_approval(
             )
             _write_bullet(deciding, approval, approved, vote or {})
             if outcome == Approval.Outcome.APPROVED:
-                _confirm(approved)
+                _confirm(approved, deciding=deciding)
             else:
                 approved.status = Meeting.Status.DRAFT
                 approved.circulation_deadline = None
@@ -478,15 +478,33 @@ def _write_bullet(deciding, approval, approved, vote):
 # --- confirming ------------------------------------------------------------------------
 
 
-def _confirm(meeting, by_circulation=False):
+def _confirm(meeting, by_circulation=False, deciding=None, recorded=None):
     """circulated → confirmed, inside the caller's transaction, and indexed for search.
+
+    Records the confirmation as the record states it (``exchange.confirmation_of``):
+    today (the local date), by circulation or by a meeting, the deciding meeting
+    (``deciding``, where a meeting recorded here decided) and the circulated version
+    that was confirmed, the current one. ``recorded`` is the confirmation an
+    imported document states (``exchange.read``): it is kept exactly instead.
 
     The caller archives the PDFs with ``_archive`` once its transaction is over:
     rendering takes seconds, and nobody should wait that long for the row lock.
     """
     meeting.status = Meeting.Status.CONFIRMED
     meeting.confirmed_at = timezone.now()
-    meeting.confirmed_by_circulation = by_circulation
+    if recorded is not None:
+        meeting.confirmed_by_circulation = recorded["by"] == exchange.BY_CIRCULATION
+        meeting.confirmed_on = recorded["date"]
+        meeting.confirmed_in_number = recorded["meeting_number"]
+        meeting.confirmed_in_date = recorded["meeting_date"]
+        meeting.confirmed_version = recorded["version"]
+    else:
+        meeting.confirmed_by_circulation = by_circulation
+        meeting.confirmed_on = timezone.localdate()
+        meeting.confirmed_in_number = deciding.number if deciding else None
+        meeting.confirmed_in_date = deciding.date if deciding else None
+        version = current_version(meeting)
+        meeting.confirmed_version = version.number if version else None
     meeting.save()
     search.index_meeting(meeting)
 
@@ -527,20 +545,35 @@ def confirm(meeting_pk, user, *, remote_addr=None):
 # --- importing -------------------------------------------------------------------------
 
 
-def import_minutes(document, user=None):
+def import_minutes(document, user=None, *, files=None):
     """Store minutes from a ``werkstatt-protokoll/1`` document (parsed JSON).
 
     Writes everything or nothing; raises exchange.DocumentError listing every
     problem. Minutes that the document calls confirmed (an existing archive moving
     in) are confirmed here, so that they get their search entries and, after the
-    commit, their archival PDFs.
+    commit, their archival PDFs. Their confirmation is the document's
+    (``meeting.confirmation``), kept exactly; where it names the confirmed version,
+    the import circulates them as that version. A confirmed document without it (from
+    before the format carried it) is confirmed as of today, in no known meeting.
+    ``files``: the attachments' files by name (``pdf.embedded_files``), see
+    ``exchange.store``.
     """
     parsed = exchange.read(document)
     confirmed = parsed["meeting"].status == Meeting.Status.CONFIRMED
+    recorded = parsed["confirmation"]
     with transaction.atomic(), set_actor(user) if user else nullcontext():
-        meeting = exchange.store(parsed)
+        meeting = exchange.store(parsed, files=files)
         if confirmed:
-            _confirm(meeting)
+            if recorded is not None and recorded["version"] is not None:
+                frozen = Meeting.objects.for_export().get(pk=meeting.pk)
+                MinutesVersion.objects.create(
+                    meeting=meeting,
+                    number=recorded["version"],
+                    document=exchange.export_document(frozen),
+                    identity=versions.identity(frozen),
+                    created_by=user,
+                )
+            _confirm(meeting, recorded=recorded)
     if confirmed:
         _archive(meeting)
     return meeting

@@ -20,6 +20,26 @@ def round_trip(document):
     return exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk))
 
 
+def as_exported(document):
+    """``document`` with the keys export always writes and older documents lack.
+
+    ``meeting.confirmation`` (null until confirmed) after ``status``, and each
+    attachment's ``file``, ``size`` and ``sha256`` (null without a file).
+    """
+    document = copy.deepcopy(document)
+    meeting = {}
+    for key, value in document["meeting"].items():
+        meeting[key] = value
+        if key == "status":
+            meeting["confirmation"] = document["meeting"].get("confirmation")
+    meeting["attachments"] = [
+        {"file": None, "size": None, "sha256": None} | attachment
+        for attachment in meeting.get("attachments", [])
+    ]
+    document["meeting"] = meeting
+    return document
+
+
 def person(name, organisation=None, function=None):
     return {"name": name, "organisation": organisation, "function": function}
 
@@ -58,9 +78,13 @@ def full_document():
             "location": "Rathaus Görlitz, Saal 2 – Untermarkt 6",
             "public": False,
             "status": "draft",
+            "confirmation": None,
             "chair": person("Dr. Jörg Weiß", "Stadt Görlitz", "Werkstattsprecher"),
             "minute_taker": person("Anna Müller"),
-            "attachments": [{"name": "Präsentation DABB.pdf"}, {"name": "Anwesenheitsliste"}],
+            "attachments": [
+                {"name": "Präsentation DABB.pdf", "file": None, "size": None, "sha256": None},
+                {"name": "Anwesenheitsliste", "file": None, "size": None, "sha256": None},
+            ],
             "participants": [
                 {
                     "name": "Dr. Jörg Weiß",
@@ -192,7 +216,18 @@ def full_document():
 
 
 def test_the_reference_minutes_come_back_unchanged(reference_document):
-    assert round_trip(reference_document) == reference_document
+    assert round_trip(reference_document) == as_exported(reference_document)
+
+
+def test_a_document_without_the_new_keys_comes_back_with_them():
+    older = full_document()
+    del older["meeting"]["confirmation"]
+    older["meeting"]["attachments"] = [{"name": "Anwesenheitsliste"}]
+    exported = round_trip(older)["meeting"]
+    assert exported["confirmation"] is None
+    assert exported["attachments"] == [
+        {"name": "Anwesenheitsliste", "file": None, "size": None, "sha256": None}
+    ]
 
 
 def test_a_full_document_comes_back_unchanged():
@@ -202,7 +237,8 @@ def test_a_full_document_comes_back_unchanged():
 
 def test_exported_keys_keep_the_schema_order(reference_document):
     exported = round_trip(reference_document)
-    assert list(exported["meeting"]) == list(reference_document["meeting"])
+    assert list(exported["meeting"]) == list(as_exported(reference_document)["meeting"])
+    assert list(exported["meeting"]) == list(exchange.schema()["$defs"]["meeting"]["properties"])
     assert list(exported["meeting"]["agenda"][0]) == list(
         reference_document["meeting"]["agenda"][0]
     )
@@ -223,6 +259,7 @@ def test_absent_optional_fields_come_back_with_their_defaults(minimal_document):
             "location": None,
             "public": True,
             "status": "draft",
+            "confirmation": None,
             "chair": None,
             "minute_taker": None,
             "attachments": [],

@@ -8,7 +8,8 @@ from protokolle import exchange, pdf, workflow
 class Command(BaseCommand):
     help = (
         "Import one meeting's minutes from a werkstatt-protokoll/1 JSON file, or from one of "
-        "our PDFs, which carry that document ('-' reads standard input)."
+        "our PDFs, which carry that document and the attachments' files ('-' reads standard "
+        "input)."
     )
 
     def add_arguments(self, parser):
@@ -24,9 +25,12 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"{file}: {exc.strerror}") from exc
         try:
+            files = None
             if data.startswith(b"%PDF-"):
+                # The attachments' files travel in the PDF beside the document.
+                files = pdf.embedded_files(data)
                 data = pdf.embedded_document(data)
-            meeting = workflow.import_minutes(exchange.parse(data))
+            meeting = workflow.import_minutes(exchange.parse(data), files=files)
         except exchange.DocumentError as error:
             for problem in error.problems:
                 self.stderr.write(problem)
