@@ -2,10 +2,18 @@
 
 On PostgreSQL: the German text search configuration (stemming, so "Projekte"
 finds "Projekt"), ranked hits, highlighted snippets, and a stored vector with a
-GIN index (migration 0007). On SQLite: every word must occur
+GIN index (migration 0006). On SQLite: every word must occur
 (case-insensitive), newest first, with a simple highlighted excerpt.
+
+At scale (a million entries, bench/archive) a search reads a bounded set: the
+1,000 newest hits are counted and ranked, past them the page says "more than
+1,000 hits" and older hits follow newest first; pages follow by keyset over the
+index (date, id) (migration scale_indexes), so no page sorts or counts every hit.
 """
 
+import bisect
+import datetime
+import math
 import re
 from dataclasses import dataclass
 
@@ -16,6 +24,7 @@ from django.contrib.postgres.search import (
     SearchVectorField,
 )
 from django.db import connection
+from django.db.models import FloatField, Q, Value
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -112,11 +121,95 @@ class Filters:
     person: str = ""
 
 
-def search(entries, words, filters):
-    """Hits for ``words`` among ``entries``, best first; each with a ``snippet``.
+# Hits counted and ranked exactly; past it the page says "more than 1,000 hits".
+LIMIT = 1000
+PAGE_SIZE = 25
+
+
+class BadCursor(ValueError):
+    """A page link whose position cannot be read (edited or cut off)."""
+
+
+@dataclass
+class Hits:
+    """One page of hits, best first, and where the next page starts.
+
+    The order: the ``LIMIT`` newest hits (the candidates) ranked best first, then,
+    past them, every older hit newest first. Pages follow by keyset (``after``),
+    never by OFFSET, so a deep page costs what the first one does.
+    """
+
+    hits: list
+    count: int  # exact up to LIMIT
+    more: bool  # more than LIMIT hits: ``count`` is LIMIT, the page says "more than"
+    next: str = ""  # ``after`` of the following page; empty on the last
+
+    def __iter__(self):
+        return iter(self.hits)
+
+    def __len__(self):
+        return len(self.hits)
+
+    def __getitem__(self, index):
+        return self.hits[index]
+
+    @property
+    def paginator(self):
+        """The count as Django's ``Page.paginator.count`` gives it (templates, tests)."""
+        return self
+
+
+def search(entries, words, filters, after="", size=None):
+    """A page of ``Hits`` for ``words`` among ``entries``; each hit with ``snippet`` data.
 
     ``entries`` are those the user may find: ``access.visible_search_entries(user)``.
+    ``after`` is the ``next`` of the previous page ("" for the first); a value that
+    is not one raises ``BadCursor``. ``size`` hits a page (``PAGE_SIZE``). Costs at
+    most three queries, however many hits and however deep the page.
     """
+    size = size or PAGE_SIZE
+    cursor = _parse(after)
+    entries = _filtered(entries, filters)
+    postgresql = connection.vendor == "postgresql"
+    query = SearchQuery(words, config=CONFIG, search_type="websearch") if postgresql else None
+    matching = _postgresql(entries, query) if postgresql else _fallback(entries, words)
+    if matching is None:
+        return Hits([], 0, False)
+    shown = _with_headline(entries, query).select_related("meeting__body")
+    older = _with_headline(matching, query).select_related("meeting__body")
+    if cursor and cursor[0] == "d":
+        # Past the candidates: newest first, from the last hit shown on.
+        rows = list(_before(older, cursor[1], cursor[2])[: size + 1])
+        return Hits(rows[:size], LIMIT, True, _date_cursor(rows[size - 1]) if rows[size:] else "")
+    rank = SearchRank(_VECTOR, query) if postgresql else Value(0.0, output_field=FloatField())
+    candidates = list(
+        matching.annotate(rank=rank)
+        .order_by("-date", "-pk")
+        .values_list("rank", "date", "pk")[: LIMIT + 1]
+    )
+    more = len(candidates) > LIMIT
+    candidates = candidates[:LIMIT]
+    ranked = sorted(candidates, key=_rank_key)
+    start = (
+        bisect.bisect_right([_rank_key(c) for c in ranked], _rank_key(cursor[1:])) if cursor else 0
+    )
+    chosen = ranked[start : start + size]
+    by_pk = shown.in_bulk([pk for _rank, _date, pk in chosen]) if chosen else {}
+    rows = [by_pk[pk] for _rank, _date, pk in chosen]
+    following = ""
+    if len(chosen) == size and (start + size < len(ranked) or more):
+        rank_, date, pk = chosen[-1]
+        following = f"r:{rank_!r}:{date.isoformat()}:{pk}"
+    elif more:
+        _rank, date, pk = candidates[-1]
+        extra = list(_before(older, date, pk)[: size - len(chosen) + 1])
+        rows += extra[: size - len(chosen)]
+        if len(extra) > size - len(chosen):
+            following = _date_cursor(rows[-1])
+    return Hits(rows, len(candidates), more, following)
+
+
+def _filtered(entries, filters):
     if filters.bodies:
         entries = entries.filter(body__in=filters.bodies)
     if filters.year_from:
@@ -127,42 +220,74 @@ def search(entries, words, filters):
         entries = entries.filter(kind=filters.kind)
     if filters.person:
         entries = entries.filter(people__icontains=filters.person)
-    entries = entries.select_related("meeting__body")
-    if connection.vendor == "postgresql":
-        return _postgresql(entries, words)
-    return _fallback(entries, words)
+    return entries
 
 
-def _postgresql(entries, words):
-    query = SearchQuery(words, config=CONFIG, search_type="websearch")
-    # The stored vector with its GIN index (migration 0007), unknown to the model.
-    vector = RawSQL(
-        '"protokolle_searchentry"."search_vector"', [], output_field=SearchVectorField()
-    )
-    return (
-        entries.annotate(document=vector)
-        .filter(document=query)
-        .annotate(
-            rank=SearchRank(vector, query),
-            headline=SearchHeadline(
-                "text",
-                query,
-                config=CONFIG,
-                start_sel=START,
-                stop_sel=STOP,
-                max_words=35,
-                min_words=15,
-            ),
-        )
-        .order_by("-rank", "-date", "pk")
-    )
+# The stored vector with its GIN index (migration 0006), unknown to the model.
+_VECTOR = RawSQL('"protokolle_searchentry"."search_vector"', [], output_field=SearchVectorField())
+
+
+def _postgresql(entries, query):
+    return entries.annotate(document=_VECTOR).filter(document=query)
 
 
 def _fallback(entries, words):
     terms = [term for term in re.findall(r"\w[\w-]*", words) if len(term) > 1]
     for term in terms:
         entries = entries.filter(text__icontains=term)
-    return entries.order_by("-date", "pk") if terms else entries.none()
+    return entries if terms else None
+
+
+def _with_headline(entries, query):
+    if query is None:
+        return entries
+    return entries.annotate(
+        headline=SearchHeadline(
+            "text",
+            query,
+            config=CONFIG,
+            start_sel=START,
+            stop_sel=STOP,
+            max_words=35,
+            min_words=15,
+        )
+    )
+
+
+def _rank_key(candidate):
+    rank, date, pk = candidate
+    return (-rank, -date.toordinal(), -pk)
+
+
+def _before(entries, date, pk):
+    """Entries older than (``date``, ``pk``), newest first: a range the index
+    (date, id) scans from, not a sort of every hit."""
+    return (
+        entries.filter(date__lte=date)
+        .filter(Q(date__lt=date) | Q(pk__lt=pk))
+        .order_by("-date", "-pk")
+    )
+
+
+def _date_cursor(entry):
+    return f"d:{entry.date.isoformat()}:{entry.pk}"
+
+
+def _parse(after):
+    """``("r", rank, date, pk)`` or ``("d", date, pk)`` from a page link; None for ""."""
+    if not after:
+        return None
+    try:
+        phase, *rest = after.split(":")
+        if phase == "r" and len(rest) == 3:
+            rank = float(rest[0])
+            if math.isfinite(rank):
+                return ("r", rank, datetime.date.fromisoformat(rest[1]), int(rest[2]))
+        if phase == "d" and len(rest) == 2:
+            return ("d", datetime.date.fromisoformat(rest[0]), int(rest[1]))
+    except ValueError:
+        pass
+    raise BadCursor(after)
 
 
 def snippet(entry, words):

@@ -4,8 +4,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.db.models.functions import ExtractYear
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,6 +15,7 @@ from .. import access, archive, search, tasks
 from ..models import Result, SearchEntry
 
 PAGE_SIZE = 25
+MAX_PAGE = 100_000  # larger page numbers show this page (empty), not a database error
 
 
 def _int(value):
@@ -31,6 +34,53 @@ def _bodies(request):
 
 def _page(request, items):
     return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _next_url(request, key, value):
+    """This page's address with ``key`` set to ``value`` (dropped when empty)."""
+    query = request.GET.copy()
+    query.pop(key, None)
+    if value:
+        query[key] = value
+    return "?" + query.urlencode()
+
+
+class CappedPage:
+    """A page of ``items`` counted only up to ``limit``: past it, "more than".
+
+    For lists that may hold a hundred thousand rows (open tasks at scale): COUNT
+    stops at ``limit + 1`` rows, and a page reads its rows plus one to know whether
+    another follows.
+    """
+
+    def __init__(self, items, number, size=None, limit=None):
+        size, limit = size or PAGE_SIZE, limit or search.LIMIT
+        self.number = min(max(1, number or 1), MAX_PAGE)
+        start = (self.number - 1) * size
+        rows = list(items[start : start + size + 1])
+        self.object_list = rows[:size]
+        self.has_next = len(rows) > size
+        self.has_previous = self.number > 1
+        self.count = items[: limit + 1].count()
+        self.more = self.count > limit
+        self.count = min(self.count, limit)
+        self.limit = limit
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self):
+        return len(self.object_list)
+
+    @property
+    def paginator(self):
+        return self
+
+    def next_page_number(self):
+        return self.number + 1
+
+    def previous_page_number(self):
+        return self.number - 1
 
 
 @login_required
@@ -75,10 +125,16 @@ def archive_search(request):
         kind=request.GET.get("kind") if request.GET.get("kind") in SearchEntry.Kind.values else "",
         person=(request.GET.get("person") or "").strip()[:100],
     )
-    page = None
+    page, after = None, ""
     if words:
         entries = access.visible_search_entries(request.user)
-        page = _page(request, search.search(entries, words, filters))
+        after = request.GET.get("after", "")
+        try:
+            page = search.search(entries, words, filters, after=after)
+        except search.BadCursor:
+            messages.warning(request, _("That page link is not valid; here is the first page."))
+            page = search.search(entries, words, filters)
+            after = ""
         for hit in page:
             hit.snippet = search.snippet(hit, words)
     return render(
@@ -86,6 +142,10 @@ def archive_search(request):
         "protokolle/archive_search.html",
         {
             "page": page,
+            "later_page": bool(after),
+            "limit": number_format(search.LIMIT, force_grouping=True),
+            "next_url": _next_url(request, "after", page.next) if page and page.next else "",
+            "first_url": _next_url(request, "after", ""),
             "words": words,
             "filters": filters,
             "bodies": bodies,
@@ -104,12 +164,20 @@ def task_list(request):
     if state not in (tasks.OPEN, tasks.OVERDUE, tasks.DONE, "all"):
         state = tasks.OPEN
     results = tasks.filter_state(tasks.task_results(selected or bodies), state)
+    # Due date, then the order of entry: the index result_task_due (migration
+    # scale_indexes) serves it, so a page reads its rows, not every open task.
+    results = results.order_by(F("due").asc(nulls_last=True), "pk")
     writable = set(access.writable_bodies(request.user).values_list("pk", flat=True))
+    page = CappedPage(results, _int(request.GET.get("page")))
+    previous_url = _next_url(request, "page", str(page.number - 1)) if page.has_previous else ""
     return render(
         request,
         "protokolle/task_list.html",
         {
-            "page": _page(request, results),
+            "page": page,
+            "limit": number_format(search.LIMIT, force_grouping=True),
+            "previous_url": previous_url,
+            "next_url": _next_url(request, "page", str(page.number + 1)) if page.has_next else "",
             "state": state,
             "bodies": bodies,
             "selected_body": selected[0] if selected else None,
