@@ -9,7 +9,8 @@ import hashlib
 from collections import defaultdict
 
 from django.conf import settings
-from django.core.validators import MaxLengthValidator, MaxValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -26,6 +27,41 @@ APPROVAL_NOTE_MAX_LENGTH = 5_000
 RESPONSE_TEXT_MAX_LENGTH = 10_000
 MAX_MEETING_NUMBER = 100_000
 MAX_VOTES = 100_000
+
+
+CONFLICT_NAME_MAX_LENGTH = 200
+CONFLICT_REASON_MAX_LENGTH = 500
+MAX_CONFLICTS_PER_ITEM = 100
+
+
+def validate_conflicts_of_interest(value):
+    """A list of ``{"name": text, "reason": text or None}``, names given, texts bounded."""
+    if value is None:
+        return
+    if not isinstance(value, list) or len(value) > MAX_CONFLICTS_PER_ITEM:
+        raise ValidationError(
+            _("At most %(limit)s conflicts of interest per agenda item, as a list."),
+            code="conflicts_shape",
+            params={"limit": MAX_CONFLICTS_PER_ITEM},
+        )
+    for entry in value:
+        if (
+            not isinstance(entry, dict)
+            or set(entry) - {"name", "reason"}
+            or not isinstance(entry.get("name"), str)
+            or not entry["name"].strip()
+            or len(entry["name"]) > CONFLICT_NAME_MAX_LENGTH
+            or not isinstance(entry.get("reason") or "", str)
+            or len(entry.get("reason") or "") > CONFLICT_REASON_MAX_LENGTH
+        ):
+            raise ValidationError(
+                _(
+                    "Each conflict of interest needs a name (at most %(name)s characters) "
+                    "and may give a reason (at most %(reason)s characters)."
+                ),
+                code="conflict_entry",
+                params={"name": CONFLICT_NAME_MAX_LENGTH, "reason": CONFLICT_REASON_MAX_LENGTH},
+            )
 
 
 class ConfirmedMinutesError(Exception):
@@ -56,13 +92,87 @@ class Body(models.Model):
         help_text=_("Default place for the closing line, e.g. Cottbus."),
     )
 
+    # The quorum rule (Beschlussfähigkeit), computed from the attendance by ``quorum``.
+    class QuorumRule(models.TextChoices):
+        MAJORITY = "majority", _("more than half of the voting members present")
+        FRACTION = "fraction", _("at least a given fraction of the voting members present")
+        MINIMUM = "minimum", _("at least a given number of voting members present")
+
+    quorum_rule = models.CharField(
+        _("quorum rule"), max_length=20, choices=QuorumRule, default=QuorumRule.MAJORITY
+    )
+    quorum_numerator = models.PositiveSmallIntegerField(
+        _("fraction: numerator"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("For “at least a fraction”: 2 of “two thirds”."),
+    )
+    quorum_denominator = models.PositiveSmallIntegerField(
+        _("fraction: denominator"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("For “at least a fraction”: 3 of “two thirds”."),
+    )
+    quorum_minimum = models.PositiveSmallIntegerField(
+        _("minimum number present"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("For “at least a given number”."),
+    )
+    quorum_source = models.CharField(
+        _("source of the quorum rule"),
+        max_length=300,
+        null=True,
+        blank=True,
+        help_text=_("e.g. “§ 5 Abs. 2 Geschäftsordnung”"),
+    )
+
     class Meta:
         verbose_name = _("body")
         verbose_name_plural = _("bodies")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(quorum_rule="fraction")
+                | (
+                    Q(quorum_numerator__isnull=False, quorum_denominator__isnull=False)
+                    & Q(quorum_numerator__gte=1)
+                    & Q(quorum_denominator__gte=1)
+                    & Q(quorum_numerator__lte=F("quorum_denominator"))
+                ),
+                name="body_quorum_fraction_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(quorum_rule="minimum")
+                | Q(quorum_minimum__isnull=False, quorum_minimum__gte=1),
+                name="body_quorum_minimum_given",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.quorum_rule == self.QuorumRule.FRACTION:
+            if not (self.quorum_numerator and self.quorum_denominator):
+                raise ValidationError(
+                    _("Please give the fraction: numerator and denominator."),
+                    code="fraction_missing",
+                )
+            if self.quorum_numerator > self.quorum_denominator:
+                raise ValidationError(
+                    {"quorum_numerator": _("The fraction can be at most one (e.g. 2 of 3).")},
+                    code="fraction_above_one",
+                )
+        if self.quorum_rule == self.QuorumRule.MINIMUM and not self.quorum_minimum:
+            raise ValidationError(
+                {"quorum_minimum": _("Please give the minimum number of members present.")},
+                code="minimum_missing",
+            )
 
 
 class Person(models.Model):
@@ -399,6 +509,17 @@ class AgendaItem(MeetingPart, models.Model):
     )
     title = models.CharField(_("title"), max_length=500)
     public = models.BooleanField(_("public"), default=True)
+    # When the item was taken up: the quorum for its decisions counts who was there then.
+    start = models.TimeField(_("start time"), null=True, blank=True)
+    # Befangenheit: the members who took no part in deliberation and vote on this item,
+    # ``[{"name": …, "reason": … or None}]``; None where none were recorded (an imported
+    # document without the key gives it back without the key).
+    conflicts_of_interest = models.JSONField(
+        _("conflicts of interest"),
+        null=True,
+        blank=True,
+        validators=[validate_conflicts_of_interest],
+    )
 
     class Meta:
         verbose_name = _("agenda item")
