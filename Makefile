@@ -18,6 +18,7 @@ REQUIRED ?= libpango-1.0-0 libpangoft2-1.0-0
 
 run: install
 	$(PY) manage.py migrate --no-input
+	$(PY) manage.py demo_seal
 	$(PY) manage.py load_demo
 	$(PY) manage.py runserver $(HOST)
 

@@ -84,16 +84,37 @@ def archived_copies(meeting):
         ) from error
 
 
-def write_zip(meetings, target, progress=None):
-    """Write the stored PDFs, the JSON documents and manifest.csv / manifest.json.
+def _attachment_data(attachment, meeting):
+    """The attachment's file, or ArchiveError when it is gone or not what was uploaded."""
+    try:
+        with attachment.file.open("rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise ArchiveError(
+            f"{meeting}: the file of the attachment {attachment.name!r} "
+            f"({attachment.file.name}) is missing; nothing was exported"
+        ) from error
+    if attachment.sha256 and _sha256(data) != attachment.sha256:
+        raise ArchiveError(
+            f"{meeting}: the file of the attachment {attachment.name!r} "
+            f"({attachment.file.name}) changed since it was uploaded; nothing was exported"
+        )
+    return data
 
-    Files go to ``<body slug>/<year>/``; every entry name is checked with entry_name.
+
+def write_zip(meetings, target, progress=None):
+    """Write the stored PDFs, the JSON documents, the attachment files and
+    manifest.csv / manifest.json (each file with its SHA-256).
+
+    Files go to ``<body slug>/<year>/``, attachments to ``<minutes>-anlagen/`` beside
+    their minutes; every entry name is checked with entry_name.
 
     Confirmed minutes whose archival copies were never stored (their render failed
     after the confirmation) get them rendered and stored first, so that an export
     never lacks a PDF; a render that fails stops the export with ArchiveError.
-    Every stored PDF is checked against its recorded SHA-256: a missing or changed
-    file stops the export with ArchiveError instead of handing it over.
+    Every stored PDF is checked against its recorded SHA-256 and its seal, every
+    attachment file against the SHA-256 taken at upload: a missing or changed file
+    stops the export with ArchiveError instead of handing it over.
     Returns the manifest rows.
     """
     meetings = list(meetings)
@@ -130,9 +151,15 @@ def write_zip(meetings, target, progress=None):
                 with stored.file.open("rb") as handle:
                     data = handle.read()
                 add(folder + stored.file.name.rsplit("/", 1)[-1], data, meeting, stored.variant)
-            document = exchange.export_document(Meeting.objects.for_export().get(pk=meeting.pk))
+            loaded = Meeting.objects.for_export().get(pk=meeting.pk)
+            document = exchange.export_document(loaded)
             stem = pdf.filename(meeting, "members").removesuffix(".pdf")
             add(folder + stem + ".json", exchange.dumps(document).encode("utf-8"), meeting, "json")
+            for attachment in loaded.attachments.all():
+                if attachment.file:
+                    data = _attachment_data(attachment, meeting)
+                    name = attachment.file.name.rsplit("/", 1)[-1]
+                    add(f"{folder}{stem}-anlagen/{name}", data, meeting, "attachment")
             if progress:
                 progress(index, len(meetings), meeting)
         table = io.StringIO()

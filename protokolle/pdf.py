@@ -35,7 +35,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import number_format
 
-from . import exchange, wording
+from . import exchange, seal, wording
 from .models import ArchivedPdf, Meeting, Participant, build_agenda
 
 TEMPLATE = "protokolle/pdf/minutes.html"
@@ -77,22 +77,27 @@ def _snapshot(name, organisation, function):
 
 
 def confirmation_line(meeting):
-    """„Bestätigt in der 9. Sitzung am 23.05.2022“ or „… im Umlaufverfahren am …“."""
+    """„Bestätigt in der 9. Sitzung am 23.05.2022“ or „… im Umlaufverfahren am …“,
+    written from the record's confirmation (``meeting.confirmation`` in the exchange format)."""
+    return wording.confirmation_line(exchange.confirmation_of(meeting))
+
+
+def sealed_copies(meeting):
+    """The meeting's archived copies that carry the electronic seal (prefetched: no query)."""
     if not meeting.is_confirmed:
-        return ""
-    if meeting.confirmed_by_circulation and meeting.confirmed_at:
-        return (
-            f"Bestätigt im Umlaufverfahren am {timezone.localtime(meeting.confirmed_at):%d.%m.%Y}"
-        )
-    approvals = getattr(meeting, "confirmations", None)
-    if approvals:
-        deciding = approvals[0].meeting
-        return "Bestätigt in der " + wording.meeting_name(deciding.number, deciding.date, "am")
-    return "Bestätigtes Protokoll"
+        return []
+    return [copy for copy in meeting.archived_pdfs.all() if copy.sealed_by]
 
 
-def context(meeting, *, public_only=False, for_pdf=False):
-    """What the minutes template shows; no queries for a meeting loaded ``for_minutes()``."""
+def context(meeting, *, public_only=False, for_pdf=False, sealed=None):
+    """What the minutes template shows; no queries for a meeting loaded ``for_minutes()``.
+
+    ``sealed``: whether the signature block reads "gez." (the document carries the
+    electronic seal); by default, whether the confirmed minutes' archived copy does,
+    so that the preview reads as the archived PDF.
+    """
+    if sealed is None:
+        sealed = bool(sealed_copies(meeting))
     items = list(_visible(build_agenda(meeting.agenda_items.all()), public_only))
     participants = list(meeting.participants.all())
     attendance = [
@@ -123,15 +128,17 @@ def context(meeting, *, public_only=False, for_pdf=False):
         "closing_line": closing_line,
         "public_only": public_only,
         "for_pdf": for_pdf,
+        "sealed": sealed,
         "rendered_at": timezone.localtime(),
     }
 
 
-def render_html(meeting, *, public_only=False, for_pdf=False):
+def render_html(meeting, *, public_only=False, for_pdf=False, sealed=None):
     """The minutes as an HTML document (German, whatever the UI language is)."""
     with translation.override("de"):
         return render_to_string(
-            TEMPLATE, context(meeting, public_only=public_only, for_pdf=for_pdf)
+            TEMPLATE,
+            context(meeting, public_only=public_only, for_pdf=for_pdf, sealed=sealed),
         )
 
 
@@ -207,22 +214,38 @@ def render_timeout():
     return getattr(settings, "PDF_RENDER_TIMEOUT", DEFAULT_RENDER_TIMEOUT)
 
 
-def _write_pdf_here(html, embedded, variant=PDF_VARIANT):
-    """Typeset ``html`` in this process, with ``embedded`` attached as ``minutes.json``."""
+def _write_pdf_here(html, embedded, variant=PDF_VARIANT, files=()):
+    """Typeset ``html`` in this process, with ``embedded`` attached as ``minutes.json``.
+
+    ``files``: (file name, description, bytes) of the attachments to embed as associated
+    files of the PDF/A-3 (relationship Supplement).
+    """
     weasyprint, fonts, fetcher, stylesheet = _weasyprint()
     # An Attachment can serve one render only, so make a new one each time.
-    attachment = weasyprint.Attachment(
-        string=embedded,
-        name=EMBEDDED_NAME,
-        description="werkstatt-protokoll/1",
-        relationship="Data",
-        url_fetcher=fetcher,
-    )
+    attachments = [
+        weasyprint.Attachment(
+            string=embedded,
+            name=EMBEDDED_NAME,
+            description="werkstatt-protokoll/1",
+            relationship="Data",
+            url_fetcher=fetcher,
+        )
+    ]
+    attachments += [
+        weasyprint.Attachment(
+            string=data,
+            name=name,
+            description=description,
+            relationship="Supplement",
+            url_fetcher=fetcher,
+        )
+        for name, description, data in files
+    ]
     return weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
         stylesheets=[stylesheet],
         font_config=fonts,
         pdf_variant=variant,
-        attachments=[attachment],
+        attachments=attachments,
     )
 
 
@@ -346,8 +369,10 @@ def stop_typesetter():
             _typesetter = None
 
 
-def write_pdf(html, embedded, *, timeout=None, variant=None):
+def write_pdf(html, embedded, *, timeout=None, variant=None, files=()):
     """The PDF of ``html`` (``embedded``: the bytes attached as ``minutes.json``).
+
+    ``files``: further files to embed, as for ``_write_pdf_here``.
 
     ``variant``: WeasyPrint's ``pdf_variant``, ``PDF_VARIANT`` (tagged PDF/A-3a) unless
     given; the benchmark renders ``"pdf/a-3b"`` to compare.
@@ -362,6 +387,8 @@ def write_pdf(html, embedded, *, timeout=None, variant=None):
     if timeout is None:
         timeout = render_timeout()
     options = {"variant": variant} if variant else {}
+    if files:
+        options["files"] = list(files)
     if not _typesetter_lock.acquire(blocking=False):
         once = _Typesetter()
         try:
@@ -401,6 +428,67 @@ def render_pdf(meeting, *, public_only=False, timeout=None, variant=None):
     return write_pdf(
         html, exchange.dumps(document).encode("utf-8"), timeout=timeout, variant=variant
     )
+
+
+def _attachment_files(meeting):
+    """(file name, description, bytes) of the meeting's attachment files, checked.
+
+    Each file must still be what was uploaded (its recorded size and SHA-256): an
+    archive never embeds a file that changed or went missing since.
+    """
+    files = []
+    for attachment in meeting.attachments.all():
+        if not attachment.file:
+            continue
+        name = os.path.basename(attachment.file.name)
+        try:
+            with attachment.file.open("rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise RenderError(
+                translation.gettext("The file of the attachment “%(name)s” is missing.")
+                % {"name": attachment.name}
+            ) from exc
+        if attachment.sha256 and hashlib.sha256(data).hexdigest() != attachment.sha256:
+            raise RenderError(
+                translation.gettext(
+                    "The file of the attachment “%(name)s” changed since it was uploaded."
+                )
+                % {"name": attachment.name}
+            )
+        files.append((name, attachment.name, data))
+    return files
+
+
+def render_archival(meeting, variant):
+    """The sealed archival PDF of confirmed minutes (a ``seal.Sealed``).
+
+    The members' copy embeds the attachment files beside ``minutes.json``; the public
+    copy (public items only) embeds no files, since attachments need not be public.
+    The signature block reads "gez.": the seal stands in for the signatures.
+    """
+    try:
+        seal.require()
+        public_only = variant == ArchivedPdf.Variant.PUBLIC
+        html = render_html(meeting, public_only=public_only, for_pdf=True, sealed=True)
+        document = exchange.export_document(meeting, public_only=public_only)
+        files = [] if public_only else _attachment_files(meeting)
+        data = write_pdf(html, exchange.dumps(document).encode("utf-8"), files=files)
+        return seal.seal(data)
+    except seal.SealError as error:  # shown like a failed render: the archive waits
+        raise RenderError(str(error)) from error
+
+
+def embedded_files(pdf_bytes):
+    """Every file embedded in one of our PDFs except ``minutes.json``: name -> bytes."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        attachments = PdfReader(io.BytesIO(pdf_bytes)).attachments
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise exchange.DocumentError([f"PDF: {exc}"]) from exc
+    return {name: data[0] for name, data in attachments.items() if name != EMBEDDED_NAME}
 
 
 def embedded_document(pdf_bytes):
@@ -454,19 +542,21 @@ def archive(meeting):
     copies = []
     for variant in variants(loaded):
         if variant not in existing:
-            data = render_pdf(loaded, public_only=variant == ArchivedPdf.Variant.PUBLIC)
-            existing[variant] = _store(loaded, variant, data)
+            existing[variant] = _store(loaded, variant, render_archival(loaded, variant))
         copies.append(existing[variant])
     return copies
 
 
-def _store(meeting, variant, data):
-    """Store one rendered copy, or return the one another process stored first."""
+def _store(meeting, variant, sealed):
+    """Store one sealed copy, or return the one another process stored first."""
+    data = sealed.data
     copy = ArchivedPdf(
         meeting=meeting,
         variant=variant,
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
+        sealed_by=sealed.sealed_by,
+        sealed_at=sealed.sealed_at,
     )
     # The storage never overwrites: a second process gets a file name of its own.
     copy.file.save(filename(meeting, variant), ContentFile(data), save=False)
@@ -513,10 +603,51 @@ def sha256_of(stored_file):
 
 
 def verify(copy):
-    """None when the stored file is there and unchanged, otherwise what is wrong."""
+    """None when the stored copy is intact, otherwise what is wrong (one line).
+
+    The file must be there with its recorded SHA-256; a sealed copy's seal must be
+    intact, cover the whole file and be the configured certificate's; the members'
+    copy must embed every attachment file its document names, with the recorded
+    SHA-256, and the attachment files in the storage must still be those.
+    """
     storage = copy.file.storage
     if not storage.exists(copy.file.name):
         return "missing"
-    if sha256_of(copy.file) != copy.sha256:
+    with copy.file.open("rb") as handle:
+        data = handle.read()
+    if hashlib.sha256(data).hexdigest() != copy.sha256:
         return "changed"
-    return None
+    problems = []
+    if copy.sealed_by:
+        check = seal.verify(data)
+        if check.problem:
+            problems.append(check.problem)
+    problems += _attachment_problems(copy, data)
+    return "; ".join(problems) or None
+
+
+def _attachment_problems(copy, data):
+    import json
+
+    try:
+        document = json.loads(embedded_document(data))
+        embedded = embedded_files(data)
+    except (exchange.DocumentError, ValueError) as exc:
+        return [f"embedded data unreadable: {exc}"]
+    problems = []
+    stored = {os.path.basename(a.file.name): a for a in copy.meeting.attachments.all() if a.file}
+    for entry in document["meeting"].get("attachments", []):
+        name, expected = entry.get("file"), entry.get("sha256")
+        if not name or not expected:
+            continue
+        if copy.variant == ArchivedPdf.Variant.MEMBERS:
+            if name not in embedded:
+                problems.append(f"attachment {entry['name']!r} ({name}) not embedded")
+            elif hashlib.sha256(embedded[name]).hexdigest() != expected:
+                problems.append(f"attachment {entry['name']!r} ({name}) embedded changed")
+        attachment = stored.get(name)
+        if attachment is None or not attachment.file.storage.exists(attachment.file.name):
+            problems.append(f"attachment {entry['name']!r}: file {name} missing")
+        elif sha256_of(attachment.file) != expected:
+            problems.append(f"attachment {entry['name']!r}: file {name} changed")
+    return problems

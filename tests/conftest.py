@@ -87,6 +87,25 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def seal_certificate(tmp_path_factory):
+    """A self-signed seal certificate (PKCS#12, password "demo") made once per run."""
+    from protokolle import seal
+
+    return seal.make_demo_seal(
+        tmp_path_factory.mktemp("seal") / "test-seal.p12", name="Test-Siegel"
+    )
+
+
+@pytest.fixture(autouse=True)
+def seal_configured(settings, seal_certificate):
+    """Archival PDFs are sealed: every test has the test seal configured."""
+    settings.PDF_SEAL_PKCS12 = str(seal_certificate)
+    settings.PDF_SEAL_PASSWORD = "demo"
+    settings.PDF_SEAL_TIMESTAMP_URL = ""
+    return seal_certificate
+
+
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Stored files (archival PDFs, uploads) go to a fresh folder per test."""

@@ -300,7 +300,7 @@ def test_importing_confirmed_minutes_stores_their_pdf_with_its_hash(confirmed):
 
 def test_archive_does_not_render_twice(confirmed, monkeypatch):
     before = list(ArchivedPdf.objects.values_list("pk", "sha256"))
-    monkeypatch.setattr(pdf, "render_pdf", lambda *a, **k: pytest.fail("rendered again"))
+    monkeypatch.setattr(pdf, "render_archival", lambda *a, **k: pytest.fail("rendered again"))
 
     pdf.archive(confirmed)
 
@@ -424,7 +424,8 @@ def test_the_download_of_confirmed_minutes_is_the_stored_file(client, confirmed,
         body=confirmed.body, person=PersonFactory(user=user), role=Membership.Role.MEMBER
     )
     client.force_login(user)
-    monkeypatch.setattr(pdf, "render_pdf", lambda *a, **k: pytest.fail("rendered again"))
+    for renderer in ("render_pdf", "render_archival"):
+        monkeypatch.setattr(pdf, renderer, lambda *a, **k: pytest.fail("rendered again"))
 
     response = client.get(reverse("protokolle:minutes_pdf", args=[confirmed.pk]))
 

@@ -173,6 +173,19 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # one request, which must stay under gunicorn's --timeout (Makefile, 120 s).
 PDF_RENDER_TIMEOUT = float(os.environ.get("DJANGO_PDF_RENDER_TIMEOUT", "45"))
 
+# The electronic seal of archived minutes (protokolle/seal.py): a PKCS#12 file and its
+# password, or a key and a certificate file; optionally an RFC 3161 timestamp server.
+# Without them (and DEBUG on) the demo seal that `manage.py demo_seal` creates is used.
+PDF_SEAL_PKCS12 = os.environ.get("DJANGO_PDF_SEAL_PKCS12", "")
+PDF_SEAL_PASSWORD = os.environ.get("DJANGO_PDF_SEAL_PASSWORD", "")
+PDF_SEAL_KEY = os.environ.get("DJANGO_PDF_SEAL_KEY", "")
+PDF_SEAL_CERT = os.environ.get("DJANGO_PDF_SEAL_CERT", "")
+PDF_SEAL_KEY_PASSWORD = os.environ.get("DJANGO_PDF_SEAL_KEY_PASSWORD", "")
+PDF_SEAL_TIMESTAMP_URL = os.environ.get("DJANGO_PDF_SEAL_TIMESTAMP_URL", "")
+PDF_SEAL_DEMO_PATH = Path(
+    os.environ.get("DJANGO_PDF_SEAL_DEMO_PATH", BASE_DIR / "var" / "demo-seal.p12")
+)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -25,8 +25,9 @@ def without_copies():
 
 class Command(BaseCommand):
     help = (
-        "Re-hash every archived PDF; report each one that is missing or changed, and "
-        "confirmed minutes that lack their archival copies (--repair renders those)."
+        "Re-hash every archived PDF and check its seal and embedded attachments; report each "
+        "one that is missing or changed, and confirmed minutes that lack their archival "
+        "copies (--repair renders those)."
     )
 
     def add_arguments(self, parser):
@@ -40,10 +41,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, repair, **options):
-        damaged = checked = 0
+        damaged = checked = unsealed = 0
         copies = ArchivedPdf.objects.select_related("meeting__body").order_by("pk")
         for copy in copies.iterator():
             checked += 1
+            unsealed += not copy.sealed_by
             problem = pdf.verify(copy)
             if problem:
                 damaged += 1
@@ -77,7 +79,9 @@ class Command(BaseCommand):
             self.stdout.write(f"rendered the missing archived PDFs of {repaired} confirmed minutes")
         problems = []
         if damaged:
-            problems.append(f"{damaged} of {checked} archived PDF(s) are missing or changed")
+            problems.append(
+                f"{damaged} of {checked} archived PDF(s) are missing, changed or wrongly sealed"
+            )
         if lacking:
             problems.append(
                 f"{lacking} confirmed minutes lack archived PDFs "
@@ -86,6 +90,11 @@ class Command(BaseCommand):
         if failed:
             problems.append(
                 f"the archived PDFs of {failed} confirmed minutes could not be rendered"
+            )
+        if unsealed:
+            self.stdout.write(
+                f"{unsealed} archived PDF(s) were stored before archives were sealed: "
+                "checked by their SHA-256 only"
             )
         if problems:
             raise CommandError("; ".join(problems))
