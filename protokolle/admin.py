@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 from werkstatt.client_ip import client_ip
 
 from . import archive, immutability, pdf, uploads, workflow
+from .forms import ConflictsOfInterestField
 from .models import (
     AgendaItem,
     Approval,
@@ -186,9 +187,27 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Body)
 class BodyAdmin(admin.ModelAdmin):
-    list_display = ["name", "short_name", "organisation", "place"]
+    list_display = ["name", "short_name", "organisation", "place", "quorum_rule"]
     search_fields = ["name", "short_name", "organisation"]
     inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["name", "short_name", "organisation", "place"]}),
+        (
+            _("Quorum (Beschlussfähigkeit)"),
+            {
+                "fields": [
+                    "quorum_rule",
+                    ("quorum_numerator", "quorum_denominator"),
+                    "quorum_minimum",
+                    "quorum_source",
+                ],
+                "description": _(
+                    "Counted from the attendance of each meeting: voting members present, "
+                    "stand-ins for the member they represent."
+                ),
+            },
+        ),
+    ]
 
 
 @admin.register(Person)
@@ -229,8 +248,15 @@ class ResultInline(ConfirmedReadOnlyInline, nested_admin.NestedStackedInline):
 class AgendaItemInline(ConfirmedReadOnlyInline, nested_admin.NestedStackedInline):
     model = AgendaItem
     extra = 0
-    fields = [("position", "number", "parent", "public"), "title"]
+    fields = [("position", "number", "parent", "public", "start"), "title", "conflicts_of_interest"]
     inlines = [PresenterInline, ResultInline]
+    # Befangenheit typed as in the editor: one member per line, a reason after a colon.
+    formfield_overrides = {
+        models.JSONField: {
+            "form_class": ConflictsOfInterestField,
+            "widget": django_forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        }
+    }
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)

@@ -11,11 +11,13 @@ import datetime
 from dataclasses import dataclass, field
 
 from django import forms as django_forms
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import modelformset_factory
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
-from . import access, forms, wording
+from . import access, forms, quorum, wording
 from .drafting import snapshot_from_members
 from .models import (
     AgendaItem,
@@ -235,10 +237,64 @@ class Editor:
                     "number": self.printed.get(form.instance.pk, ""),
                     "presenters": presenters.get(key, []),
                     "results": results.get(key, []),
+                    "quorum": self.quorum["items"].get(key),
                 }
             )
         rows.sort(key=lambda row: (row["order"], row["form"].instance.pk is None))
         return rows
+
+    # --- quorum and vote checks (warnings only) -------------------------------------------
+
+    @cached_property
+    def quorum(self):
+        """The quorum as the page's fields say (as typed after a refused save): at the
+        start, per agenda item and per result. The script keeps it current as the writer
+        clicks; this is the state without it."""
+        rule = quorum.Rule.of(self.meeting.body)
+        participants = [
+            {name: _form_value(form, name) for name in quorum.ATTENDANCE_FIELDS}
+            for form in self.participant_formset.forms
+            if not _form_value(form, "DELETE") and not getattr(form, "gone", False)
+        ]
+        items = []
+        for index, form in sorted(
+            enumerate(self.item_formset.forms), key=lambda pair: self._item_order(*pair)
+        ):
+            if _form_value(form, "DELETE") or getattr(form, "gone", False):
+                continue
+            items.append(
+                {
+                    "key": str(form.instance.pk) if form.instance.pk else f"new-{index}",
+                    "start": _form_value(form, "start"),
+                    "conflicts_of_interest": _form_value(form, "conflicts_of_interest"),
+                }
+            )
+        start = _form_value(self.meeting_form, "start")
+        at_start, per_item = quorum.for_meeting(participants, items, rule, start)
+        for form in self.result_formset.forms:
+            item = per_item.get(str(form["item_key"].value()))
+            count = item.count if item else None
+            form.quorum_count = count
+            form.quorum_warnings = quorum.vote_warnings(
+                _form_value(form, "kind"),
+                _form_value(form, "vote_yes"),
+                _form_value(form, "vote_no"),
+                _form_value(form, "vote_abstain"),
+                _form_value(form, "vote_text"),
+                count,
+            )
+        return {"rule": rule, "start": at_start, "items": per_item}
+
+    def quorum_messages(self):
+        return quorum.warning_messages()
+
+    def _item_order(self, index, form):
+        order = form["order"].value()
+        try:
+            order = int(order)
+        except (TypeError, ValueError):
+            order = 10**6
+        return (order, form.instance.pk is None, index)
 
     def loose_rows(self):
         """The blank presenter and result rows that name their item themselves."""
@@ -337,6 +393,9 @@ class Editor:
             if name not in form._meta.fields:
                 continue
             theirs = getattr(instance, name)
+            if isinstance(form.fields[name], forms.ConflictsOfInterestField):
+                # As the form reads it: an imported entry may lack its "reason" key.
+                theirs = form.fields[name].to_python(theirs)
             loaded = form.loaded_value(name)
             mine = form.cleaned_data.get(name)
             if _same(theirs, loaded) or _same(theirs, mine):
@@ -541,6 +600,17 @@ class Editor:
         if not row.name and row.file:
             row.name = row.file.name.rsplit("/", 1)[-1]
         return bool(row.name)
+
+
+def _form_value(form, name):
+    """A field's value as the page shows it (typed, or as loaded), as Python; None when
+    it is not valid."""
+    if name not in form.fields:
+        return None
+    try:
+        return form.fields[name].to_python(form[name].value())
+    except ValidationError:
+        return None
 
 
 def _same(a, b):

@@ -17,6 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from . import uploads, wording
 from .models import (
     APPROVAL_NOTE_MAX_LENGTH,
+    CONFLICT_NAME_MAX_LENGTH,
+    CONFLICT_REASON_MAX_LENGTH,
+    MAX_CONFLICTS_PER_ITEM,
     MAX_VOTES,
     RESPONSE_TEXT_MAX_LENGTH,
     AgendaItem,
@@ -408,13 +411,101 @@ def _condition_fields(condition):
             yield from _condition_fields(child)
 
 
+class ConflictsOfInterestField(forms.Field):
+    """Befangenheit as typed: one member per line, a reason after a colon.
+
+    „Dr. Elena Herzog: Geschäftsführerin der Antragstellerin“ becomes
+    ``{"name": "Dr. Elena Herzog", "reason": "Geschäftsführerin der Antragstellerin"}``;
+    no lines give None (nothing recorded).
+    """
+
+    widget = forms.Textarea(attrs={"rows": 2})
+    default_error_messages = {
+        "too_many": _("At most %(limit)s members per agenda item."),
+        "no_name": _("Line %(line)s: please give the name before the colon."),
+        "name_too_long": _("Line %(line)s: a name has at most %(limit)s characters."),
+        "reason_too_long": _("Line %(line)s: a reason has at most %(limit)s characters."),
+    }
+
+    def __init__(self, *, encoder=None, decoder=None, **kwargs):
+        # Given by the model's JSONField; the text here is not JSON.
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(
+                entry.get("name", "") + (f": {entry['reason']}" if entry.get("reason") else "")
+                for entry in value
+                if isinstance(entry, dict)
+            )
+        return value or ""
+
+    def to_python(self, value):
+        if value in (None, "", []):
+            return None
+        if isinstance(value, list):
+            return [
+                {"name": entry.get("name", ""), "reason": entry.get("reason") or None}
+                for entry in value
+            ]
+        lines = [line.strip() for line in str(value).splitlines()]
+        entries = []
+        for number, text in enumerate(lines, start=1):
+            if not text:
+                continue
+            name, _colon, reason = text.partition(":")
+            name, reason = name.strip(), reason.strip()
+            if not name:
+                raise ValidationError(
+                    self.error_messages["no_name"], code="no_name", params={"line": number}
+                )
+            if len(name) > CONFLICT_NAME_MAX_LENGTH:
+                raise ValidationError(
+                    self.error_messages["name_too_long"],
+                    code="name_too_long",
+                    params={"line": number, "limit": CONFLICT_NAME_MAX_LENGTH},
+                )
+            if len(reason) > CONFLICT_REASON_MAX_LENGTH:
+                raise ValidationError(
+                    self.error_messages["reason_too_long"],
+                    code="reason_too_long",
+                    params={"line": number, "limit": CONFLICT_REASON_MAX_LENGTH},
+                )
+            entries.append({"name": name, "reason": reason or None})
+        if len(entries) > MAX_CONFLICTS_PER_ITEM:
+            raise ValidationError(
+                self.error_messages["too_many"],
+                code="too_many",
+                params={"limit": MAX_CONFLICTS_PER_ITEM},
+            )
+        return entries or None
+
+    def has_changed(self, initial, data):
+        try:
+            return self.to_python(initial) != self.to_python(data)
+        except ValidationError:
+            return True
+
+
 class AgendaItemForm(RowForm):
     order = forms.IntegerField(label=_("Order"), min_value=0, initial=0)
     level = forms.IntegerField(label=_("Level"), min_value=0, max_value=MAX_LEVEL, initial=0)
 
     class Meta:
         model = AgendaItem
-        fields = ["number", "title", "public"]
+        fields = ["number", "title", "public", "start", "conflicts_of_interest"]
+        field_classes = {"conflicts_of_interest": ConflictsOfInterestField}
+        labels = {
+            "start": _("Taken up at"),
+            "conflicts_of_interest": _("Conflicts of interest (Befangenheit)"),
+        }
+        help_texts = {
+            "start": _("For the quorum of this item's decisions."),
+            "conflicts_of_interest": _(
+                "Members who took no part in deliberation and vote: one per line, "
+                "a reason after a colon."
+            ),
+        }
         widgets = {"title": forms.Textarea(attrs={"rows": 1, "class": "auto-grow"})}
 
     def has_changed(self):

@@ -5,7 +5,8 @@ from django import template
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
-from .. import wording
+from .. import quorum, wording
+from ..models import build_agenda, flatten_agenda
 
 register = template.Library()
 
@@ -71,3 +72,29 @@ def vote_line(result):
     if not result.voted:
         return ""
     return wording.vote_line(result.vote_yes, result.vote_no, result.vote_abstain, result.vote_text)
+
+
+@register.simple_tag
+def quorum_lines(meeting, items):
+    """The quorum line for Allgemeines; sets ``quorum_line`` (where it differs from the
+    start) and ``recusal_sentences`` on each of ``items``.
+
+    No queries for a meeting loaded ``for_minutes()``. Every agenda item counts for the
+    moments (an item without a start time follows the one before it), also those the
+    public version leaves out.
+    """
+    participants = list(meeting.participants.all())
+    outline = list(flatten_agenda(build_agenda(list(meeting.agenda_items.all()))))
+    at_start, per_item = quorum.for_meeting(
+        participants, outline, quorum.Rule.of(meeting.body), meeting.start
+    )
+    for item in items:
+        found = per_item.get(item.pk)
+        item.quorum_line = (
+            quorum.line(found.count, meeting.body.name) if found and found.differs else ""
+        )
+        item.recusal_sentences = [
+            quorum.recusal_sentence(name, reason)
+            for name, reason in (found.recusals if found else [])
+        ]
+    return quorum.line(at_start, meeting.body.name)

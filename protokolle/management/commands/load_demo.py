@@ -13,6 +13,8 @@ DEMO_DOCUMENT = (
     Path(exchange.__file__).resolve().parent / "demo" / "ergebnisprotokoll-2022-03-21.json"
 )
 DEMO_PASSWORD = "demo"
+# Where the demo body's quorum rule comes from (an example: the rule is the default).
+QUORUM_SOURCE = "§ 5 Abs. 2 Geschäftsordnung der Werkstatt"
 
 # The body's members as the reference minutes name them: (name, organisation,
 # function, role, voting, demo user).
@@ -64,6 +66,7 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             meeting = self.load_minutes()
+            self.load_quorum_rule(meeting.body)
             people = self.load_members(meeting.body)
             self.link_snapshots(meeting, people)
             self.load_users(people)
@@ -79,6 +82,12 @@ class Command(BaseCommand):
             body__name=document["body"]["name"], number=document["meeting"]["number"]
         ).first()
         return existing or workflow.import_minutes(document)
+
+    def load_quorum_rule(self, body):
+        """The default rule (more than half), with where a body's rules would state it."""
+        if not body.quorum_source:
+            body.quorum_source = QUORUM_SOURCE
+            body.save(update_fields=["quorum_source"])
 
     def load_members(self, body):
         people = {}
