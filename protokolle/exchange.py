@@ -485,6 +485,10 @@ class _Reader:
                 number=number,
                 title=entry["title"],
                 public=entry.get("public", True),
+                start=self.time(entry.get("start"), [*item_path, "start"]),
+                conflicts_of_interest=self.conflicts_of_interest(
+                    entry.get("conflicts_of_interest"), [*item_path, "conflicts_of_interest"]
+                ),
             )
             presenters = [
                 Presenter(position=p, **self.person("", person))
@@ -499,6 +503,15 @@ class _Reader:
             )
             nodes.append((item, presenters, results, children))
         return nodes
+
+    def conflicts_of_interest(self, entries, path):
+        """Befangenheit as the document records it (kept exactly, for the round trip)."""
+        if entries is None:
+            return None
+        for index, entry in enumerate(entries):
+            if not entry["name"].strip():
+                self.problem([*path, index, "name"], _("a name is needed"))
+        return [dict(entry) for entry in entries]
 
     def result(self, data, path, position):
         vote = data.get("vote")
@@ -826,7 +839,7 @@ def _person(name, organisation, function):
 
 
 def _item(item, public_only):
-    return {
+    data = {
         "number": item.number,
         "title": item.title,
         "public": item.public,
@@ -838,6 +851,12 @@ def _item(item, public_only):
             if child.public or not public_only
         ],
     }
+    # Optional keys, written only where recorded: documents without them stay the same.
+    if item.start is not None:
+        data["start"] = _time(item.start)
+    if item.conflicts_of_interest is not None:
+        data["conflicts_of_interest"] = [dict(entry) for entry in item.conflicts_of_interest]
+    return data
 
 
 def _result(result):

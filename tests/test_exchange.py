@@ -194,8 +194,16 @@ def full_document():
                         item("Kita-Projekte"),
                     ],
                 ),
-                item("Bericht der DABB", number="3.1"),
-                item("Diskussion", number="3.2"),
+                item("Bericht der DABB", number="3.1") | {"start": "11:15"},
+                item("Diskussion", number="3.2")
+                | {
+                    "start": "11:40",
+                    "conflicts_of_interest": [
+                        {"name": "Frau Dr. Elena Herzog", "reason": "Geschäftsführerin"},
+                        {"name": "Hans Hahn", "reason": None},
+                        {"name": "Ida Ilse"},
+                    ],
+                },
                 item("Sonstiges", number="15"),
                 item("Ohne Nummer"),
             ],
@@ -233,6 +241,31 @@ def test_a_document_without_the_new_keys_comes_back_with_them():
 def test_a_full_document_comes_back_unchanged():
     document = full_document()
     assert round_trip(document) == document
+
+
+def test_an_items_start_and_befangenheit_come_back_unchanged(minimal_document):
+    """The optional keys of issue 15, each form of them, exactly as imported."""
+    agenda = minimal_document["meeting"]["agenda"]
+    agenda[0] |= {"start": "10:05", "conflicts_of_interest": []}
+    agenda.append(
+        item("Antrag", results=[result("Beschlossen.", kind="decision")])
+        | {"conflicts_of_interest": [{"name": "Dr. Elena Herzog", "reason": ""}]}
+    )
+    exported = round_trip(minimal_document)["meeting"]["agenda"]
+    assert exported[0]["start"] == "10:05"
+    assert exported[0]["conflicts_of_interest"] == []
+    assert "start" not in exported[1]
+    assert exported[1]["conflicts_of_interest"] == [{"name": "Dr. Elena Herzog", "reason": ""}]
+
+
+def test_documents_without_an_items_start_or_befangenheit_come_back_without_them(
+    reference_document,
+):
+    exported = round_trip(reference_document)
+    for entry in exported["meeting"]["agenda"]:
+        assert "start" not in entry
+        assert "conflicts_of_interest" not in entry
+    exchange.validate(exported)
 
 
 def test_exported_keys_keep_the_schema_order(reference_document):
@@ -474,6 +507,37 @@ BAD_DOCUMENTS = {
         lambda d: set_at(d, ["meeting", "agenda", 0, "results"], [{"text": "x"}] * 201),
         "meeting.agenda[0].results: ",
         "201",
+    ),
+    "item start 24:00": (
+        lambda d: set_at(d, ["meeting", "agenda", 1, "start"], "24:00"),
+        "meeting.agenda[1].start: ",
+        "24:00",
+    ),
+    "item start null": (
+        lambda d: set_at(d, ["meeting", "agenda", 1, "start"], None),
+        "meeting.agenda[1].start: ",
+        "",
+    ),
+    "befangenheit without a name": (
+        lambda d: set_at(d, ["meeting", "agenda", 1, "conflicts_of_interest"], [{"name": "  "}]),
+        "meeting.agenda[1].conflicts_of_interest[0].name: ",
+        "",
+    ),
+    "befangenheit with an unknown key": (
+        lambda d: set_at(
+            d, ["meeting", "agenda", 1, "conflicts_of_interest"], [{"name": "A", "vote": "no"}]
+        ),
+        "meeting.agenda[1].conflicts_of_interest[0]: ",
+        "vote",
+    ),
+    "befangenheit reason too long": (
+        lambda d: set_at(
+            d,
+            ["meeting", "agenda", 1, "conflicts_of_interest"],
+            [{"name": "A", "reason": "x" * 501}],
+        ),
+        "meeting.agenda[1].conflicts_of_interest[0].reason: ",
+        "501",
     ),
     "participant leaves before arriving": (
         lambda d: set_at(
