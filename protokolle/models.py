@@ -14,6 +14,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .uploads import random_name
@@ -130,6 +131,22 @@ class Body(models.Model):
         help_text=_("e.g. “§ 5 Abs. 2 Geschäftsordnung”"),
     )
 
+    # Publication (issue 16): the public pages, OParl and the feeds show a published
+    # body's public, confirmed minutes. ``published_changed_at`` is when the switch
+    # last changed: a body that was published and is no longer answers in OParl as
+    # deleted from then on; one never published is unknown there.
+    published = models.BooleanField(
+        _("publicly accessible"),
+        default=False,
+        help_text=_(
+            "Show the public version of confirmed minutes and the upcoming meetings "
+            "on the public pages, in OParl and in the feeds, without login."
+        ),
+    )
+    published_changed_at = models.DateTimeField(
+        _("publication changed at"), null=True, blank=True, editable=False
+    )
+
     class Meta:
         verbose_name = _("body")
         verbose_name_plural = _("bodies")
@@ -155,6 +172,17 @@ class Body(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        # When the publishing switch changes (or a body is created published); not
+        # for a body loaded without the field (``only()``), whose switch is unknown.
+        loaded = getattr(self, "_loaded_published", False)
+        if loaded is not None and self.published != loaded:
+            self.published_changed_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "published_changed_at"}
+        super().save(*args, **kwargs)
+        self._loaded_published = self.published
+
     def clean(self):
         super().clean()
         if self.quorum_rule == self.QuorumRule.FRACTION:
@@ -173,6 +201,12 @@ class Body(models.Model):
                 {"quorum_minimum": _("Please give the minimum number of members present.")},
                 code="minimum_missing",
             )
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_published = instance.__dict__.get("published")
+        return instance
 
 
 class Person(models.Model):
