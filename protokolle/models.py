@@ -130,6 +130,12 @@ class Body(models.Model):
         blank=True,
         help_text=_("e.g. “§ 5 Abs. 2 Geschäftsordnung”"),
     )
+    notice_days = models.PositiveSmallIntegerField(
+        _("notice period in days"),
+        default=7,
+        validators=[MaxValueValidator(365)],
+        help_text=_("Ladungsfrist: invitations go out at least this many days before."),
+    )
 
     # Publication (issue 16): the public pages, OParl and the feeds show a published
     # body's public, confirmed minutes. ``published_changed_at`` is when the switch
@@ -977,3 +983,114 @@ class TaskDone(models.Model):
 
     def __str__(self):
         return f"{self.result} ✓"
+
+
+# --- before the meeting: invitation, replies, calendar (protokolle.invitations) ----------
+
+INVITATION_REASON_MAX_LENGTH = 1_000
+
+
+class Invitation(MeetingPart, models.Model):
+    """The invitation (Einladung) of a meeting as last sent, with its calendar sequence.
+
+    ``sent_state`` is what the last mail said (date, times, place, agenda titles), so
+    that a later change offers „Änderung versenden“ and the PDF marks what is new.
+    """
+
+    meeting = models.OneToOneField(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="invitation"
+    )
+    sequence = models.PositiveIntegerField(_("calendar sequence"), default=0)
+    reply_by = models.DateField(_("reply by"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("first sent at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    sent_state = models.JSONField(_("as last sent"), null=True, blank=True)
+    short_notice = models.BooleanField(_("with shortened notice period"), default=False)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self):
+        return str(self.meeting)
+
+
+class Invitee(MeetingPart, models.Model):
+    """One member invited to a meeting: whether the mail went out, and their reply."""
+
+    class Reply(models.TextChoices):
+        ACCEPT = "accept", _("accepts")
+        DECLINE = "decline", _("declines")
+        STAND_IN = "stand_in", _("sends a stand-in")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="invitees"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="invitations"
+    )
+    sent_at = models.DateTimeField(_("mail sent at"), null=True, blank=True)
+    sent_sequence = models.PositiveIntegerField(_("sequence sent"), null=True, blank=True)
+    reply = models.CharField(_("reply"), max_length=10, choices=Reply, blank=True, default="")
+    reason = models.CharField(
+        _("reason"), max_length=INVITATION_REASON_MAX_LENGTH, blank=True, default=""
+    )
+    stand_in_name = models.CharField(_("stand-in"), max_length=200, blank=True, default="")
+    stand_in_person = models.ForeignKey(
+        Person,
+        verbose_name=_("stand-in (record)"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invited member")
+        verbose_name_plural = _("invited members")
+        ordering = ["meeting", "person__name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "person"], name="invitee_once_per_meeting"),
+        ]
+
+    def __str__(self):
+        return f"{self.person}: {self.get_reply_display() or '–'}"
+
+
+class InvitationToken(models.Model):
+    """A personal reply link (``/rsvp/<token>/``): only the SHA-256 of the token is kept."""
+
+    invitee = models.ForeignKey(
+        Invitee, verbose_name=_("invited member"), on_delete=models.CASCADE, related_name="tokens"
+    )
+    token_hash = models.CharField(_("SHA-256 of the token"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reply link")
+        verbose_name_plural = _("reply links")
+
+    def __str__(self):
+        return f"{self.invitee} ({self.token_hash[:8]}…)"
+
+
+class CalendarFeed(models.Model):
+    """A user's private calendar feed (``/calendar/<token>.ics``): the token's SHA-256 only."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+    )
+    token_hash = models.CharField(_("SHA-256 of the token"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self):
+        return str(self.user)
