@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "auditlog",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks.backends.database",
     "protokolle",
 ]
 
@@ -169,8 +171,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 100_000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 # Seconds one PDF render may take before it is stopped with a message (protokolle/pdf.py).
-# The 60-item minutes take about 5 s; confirming renders up to two archival copies in
-# one request, which must stay under gunicorn's --timeout (Makefile, 120 s).
+# The 60-item minutes take about 5 s. Archival copies are rendered by the task worker;
+# a download before they exist renders in the request, under gunicorn's --timeout (120 s).
 PDF_RENDER_TIMEOUT = float(os.environ.get("DJANGO_PDF_RENDER_TIMEOUT", "45"))
 
 # The electronic seal of archived minutes (protokolle/seal.py): a PKCS#12 file and its
@@ -185,6 +187,23 @@ PDF_SEAL_TIMESTAMP_URL = os.environ.get("DJANGO_PDF_SEAL_TIMESTAMP_URL", "")
 PDF_SEAL_DEMO_PATH = Path(
     os.environ.get("DJANGO_PDF_SEAL_DEMO_PATH", BASE_DIR / "var" / "demo-seal.p12")
 )
+
+# Background tasks (protokolle/jobs.py): archival PDFs and e-mails run outside the request.
+# The database backend keeps the queue in our database; `manage.py db_worker` runs it
+# (Makefile, README.md). Tests use the immediate backend (tests/conftest.py).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "DJANGO_TASKS_BACKEND", "django_tasks.backends.database.DatabaseBackend"
+        )
+    }
+}
+# Who is told when a background task failed for good (name:address, comma-separated).
+ADMINS = [
+    tuple(entry.split(":", 1)) if ":" in entry else (entry, entry)
+    for entry in env_list("DJANGO_ADMINS", [])
+]
+SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", "protokolle@localhost")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
