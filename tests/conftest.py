@@ -148,3 +148,12 @@ def fresh_typesetter():
     pdf.stop_typesetter()
     yield
     pdf.stop_typesetter()
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_at_once(settings):
+    """Background tasks (protokolle/jobs.py) run when enqueued: the immediate backend.
+
+    Tests of the queue itself set another backend (tests/test_jobs.py).
+    """
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
