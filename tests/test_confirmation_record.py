@@ -470,7 +470,9 @@ def manage(*args, env):
     )
 
 
-def test_the_archival_pdf_comes_back_the_same_from_a_fresh_database(reference_document, tmp_path):
+def test_the_archival_pdf_comes_back_the_same_from_a_fresh_database(
+    reference_document, tmp_path, settings
+):
     document = confirmed_document(reference_document)
     meeting = workflow.import_minutes(document)
     exported = exchange.export_document(loaded(meeting))
@@ -485,6 +487,8 @@ def test_the_archival_pdf_comes_back_the_same_from_a_fresh_database(reference_do
         "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
         "DJANGO_MEDIA_ROOT": str(tmp_path / "fresh-media"),
         "DJANGO_DEBUG": "true",
+        "DJANGO_PDF_SEAL_PKCS12": settings.PDF_SEAL_PKCS12,
+        "DJANGO_PDF_SEAL_PASSWORD": settings.PDF_SEAL_PASSWORD,
     }
     migrated = manage("migrate", "-v0", env=env)
     assert migrated.returncode == 0, migrated.stderr

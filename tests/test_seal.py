@@ -25,7 +25,17 @@ from protokolle.models import ArchivedPdf, Attachment, Meeting
 from .factories import writer_of
 
 REPORT = b"%PDF-1.7\n% Bericht der Arbeitsgruppe\n" + bytes(range(256)) * 8
-TABLE = b"Projekt;Betrag\nRevierwende;12000\n"
+
+
+def _png():
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (20, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
+TABLE = _png()
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +58,7 @@ def confirmed_with_attachments(minutes):
         meeting=meeting, position=1, name="Bericht", file=SimpleUploadedFile("b.pdf", REPORT)
     )
     Attachment.objects.create(
-        meeting=meeting, position=2, name="Finanzplan", file=SimpleUploadedFile("f.csv", TABLE)
+        meeting=meeting, position=2, name="Finanzplan", file=SimpleUploadedFile("f.png", TABLE)
     )
     workflow.confirm(meeting.pk, writer_of(meeting.body))
     return Meeting.objects.for_minutes().get(pk=meeting.pk)
@@ -296,3 +306,33 @@ def test_the_export_zip_refuses_a_changed_attachment(confirmed_with_attachments,
 
     with pytest.raises(archive.ArchiveError):
         archive.write_zip(archive.confirmed_meetings(), tmp_path / "archiv.zip")
+
+
+def test_an_archival_pdf_brings_its_attachment_files_into_a_fresh_database(
+    members_copy, tmp_path, settings
+):
+    from .test_confirmation_record import manage
+
+    archived = tmp_path / "archived.pdf"
+    archived.write_bytes(stored_bytes(members_copy))
+    exported = json.loads(pdf.embedded_document(archived.read_bytes()))
+    media = tmp_path / "fresh-media"
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "DJANGO_MEDIA_ROOT": str(media),
+        "DJANGO_DEBUG": "true",
+        "DJANGO_PDF_SEAL_PKCS12": settings.PDF_SEAL_PKCS12,
+        "DJANGO_PDF_SEAL_PASSWORD": settings.PDF_SEAL_PASSWORD,
+    }
+    assert manage("migrate", "-v0", env=env).returncode == 0
+    imported = manage("import_minutes", str(archived), env=env)
+    assert imported.returncode == 0, imported.stderr
+    pk = imported.stdout.decode().strip().splitlines()[-1].removeprefix("imported meeting ")
+    again = manage("export_minutes", pk, "--format", "json", env=env)
+    verified = manage("verify_archive", env=env)
+
+    assert json.loads(again.stdout) == exported
+    restored = {path.name: path.read_bytes() for path in media.rglob("*") if path.is_file()}
+    for entry in exported["meeting"]["attachments"]:
+        assert hashlib.sha256(restored[entry["file"]]).hexdigest() == entry["sha256"]
+    assert verified.returncode == 0, verified.stderr
