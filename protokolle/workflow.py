@@ -12,8 +12,9 @@ as ``remote_addr`` (werkstatt.client_ip), commands leave it None.
 Locks: only the meetings' own rows (``of=("self",)``: never the body's, which every
 meeting of the body shares), and where one step locks two meetings, both in one
 query in primary-key order, so two steps never wait for each other in a circle.
-Confirming renders the archival PDFs (seconds for long minutes) only after the
-status change has committed and its lock is gone, still before the step returns.
+Confirming enqueues the archival PDFs (seconds of rendering for long minutes) as a
+background task once the status change has committed (protokolle/jobs.py); every
+e-mail is a background task too. No step waits on rendering or on the mail server.
 """
 
 import logging
@@ -22,14 +23,13 @@ from dataclasses import dataclass, field
 
 from auditlog.context import set_actor
 from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import exchange, pdf, search, versions, wording
+from . import exchange, jobs, search, versions, wording
 from .access import can_write, membership_of
 from .models import AgendaItem, Approval, Meeting, MinutesVersion, Response, Result
 
@@ -91,8 +91,10 @@ class Notice:
 
     ``recipients``: (person, address) of the current members with an address;
     ``without_address``: the current members who have none and are not told.
-    ``sent`` turns true once the mails went out after the commit; ``error`` holds
-    the reason when sending failed (the circulation stands all the same).
+    The mails are a background task enqueued after the commit: ``sent`` turns true
+    once it is known that they went out (at once with the immediate backend), ``error``
+    holds the reason when sending failed (the circulation stands all the same);
+    neither while the task waits for the worker.
     ``number``: the version the mail announces, once it is known.
     """
 
@@ -134,7 +136,7 @@ def circulate(meeting_pk, user, *, remote_addr=None):
     Returns the version; ``version.notice`` says who is told by e-mail (a
     ``Notice``, filled in once the mails went out after the commit), or is None
     when circulating the corrected version confirmed the minutes at once (their
-    archival PDFs are stored after the commit, before this returns).
+    archival PDFs are enqueued after the commit).
     """
     confirmed = False
     with transaction.atomic(), _audited(user, remote_addr):
@@ -195,9 +197,9 @@ def notify_members(meeting_pk, user):
 
     For the writers of circulated minutes, when the first mail failed (or someone
     lost it). It goes to the body's current members as of now, not as of circulating.
-    The status is checked under the meeting's lock; the mail is sent after that
+    The status is checked under the meeting's lock; the mail is enqueued after that
     transaction, so a slow or dead mail server holds no lock. ``sent`` and ``error``
-    of the returned Notice say what became of it; sending never raises.
+    of the returned Notice say what became of it as far as known; this never raises.
     """
     with transaction.atomic():
         meeting = _locked(meeting_pk)
@@ -215,10 +217,13 @@ def _one_line(text):
 
 
 def _notify_members(meeting_pk, notice):
-    """Mail the members in ``notice`` of its version; record whether that worked, never raise.
+    """Enqueue the mail to the members in ``notice`` of its version; never raise.
 
-    Runs after the circulation's commit: whatever fails here (the mail server, a
-    meeting deleted meanwhile) is reported in ``notice.error``, the status stands.
+    Runs after the circulation's commit. ``notice`` records what is known when this
+    returns (``jobs.outcome``): sent or failed (with the reason) when the task ran at
+    once, neither while it waits for the worker, which retries and reports a failure
+    to the administrators. Whatever fails here (a meeting deleted meanwhile, a queue
+    that cannot be written) is reported in ``notice.error``; the status stands.
     A line break in the meeting's title or the body's name (the subject is a mail
     header, where Django refuses one) is folded into a space.
     """
@@ -241,12 +246,13 @@ def _notify_members(meeting_pk, notice):
         sender = settings.DEFAULT_FROM_EMAIL
         addresses = sorted({address for _person, address in notice.recipients})
         messages = [(_one_line(subject), body, sender, [address]) for address in addresses]
-        send_mass_mail(messages, fail_silently=False)
-    except Exception as error:  # any backend: SMTP refused, DNS, timeouts, ...
+        state, reason = jobs.outcome(jobs.mail_later(messages))
+    except Exception as error:  # a meeting deleted meanwhile, a queue we cannot write, ...
         logger.exception("Circulation mail for meeting %s failed", meeting_pk)
         notice.error = str(error) or error.__class__.__name__
     else:
-        notice.sent = True
+        notice.sent = state == "sent"
+        notice.error = reason
 
 
 # --- responses -------------------------------------------------------------------------
@@ -256,7 +262,7 @@ def respond(meeting_pk, user, kind, text="", agenda_item_pk=None, *, remote_addr
     """A member agrees with the circulated version, or objects / asks for a correction.
 
     In a confirmation by circulation the last voting member's agreement confirms the
-    minutes; their archival PDFs are stored after the commit, before this returns.
+    minutes; their archival PDFs are enqueued after the commit.
     """
     confirmed = False
     with transaction.atomic(), _audited(user, remote_addr):
@@ -340,7 +346,7 @@ def close_circulations(today=None):
 
     Returns (confirmed, open_with_objections). Running it again changes nothing more.
     Each meeting is confirmed in a transaction of its own; its archival PDFs are
-    rendered after that commit, while no lock is held.
+    enqueued after that commit.
     """
     today = today or timezone.localdate()
     confirmed, objected = [], []
@@ -487,8 +493,8 @@ def _confirm(meeting, by_circulation=False, deciding=None, recorded=None):
     that was confirmed, the current one. ``recorded`` is the confirmation an
     imported document states (``exchange.read``): it is kept exactly instead.
 
-    The caller archives the PDFs with ``_archive`` once its transaction is over:
-    rendering takes seconds, and nobody should wait that long for the row lock.
+    The caller enqueues the PDFs with ``_archive`` once its transaction is over:
+    a worker renders them (seconds) while nobody waits.
     """
     meeting.status = Meeting.Status.CONFIRMED
     meeting.confirmed_at = timezone.now()
@@ -510,20 +516,22 @@ def _confirm(meeting, by_circulation=False, deciding=None, recorded=None):
 
 
 def _archive(meeting):
-    """Render and store the archival PDFs of just confirmed minutes, after the commit.
+    """Enqueue the archival PDFs of just confirmed minutes (``jobs.archive_minutes``).
 
-    Runs after the transition's transaction (inside a caller's outer transaction,
-    if there is one). The confirmation stands whatever happens here: when rendering
-    fails, the minutes stay confirmed without their PDFs, the failure is logged, and
-    ``pdf.ensure_archived`` renders them when they are next asked for.
+    Called after the transition's transaction: a worker sees the task only once the
+    confirmation is committed (inside a caller's outer transaction, the database
+    backend writes the task's row in it). The confirmation stands whatever happens
+    here: the task retries a failed render and reports it; until a copy exists the
+    read view says it is being made and the download renders on the fly; ``manage.py
+    verify_archive --repair`` renders what is still missing.
     """
     try:
-        return pdf.archive(meeting)
-    except Exception:  # a render that timed out or failed, a full disk, ...
+        jobs.archive_later(meeting.pk)
+    except Exception:  # a queue that cannot be written; the task itself never raises here
         logger.exception(
-            "Archival PDFs of meeting %s failed; pdf.ensure_archived will retry", meeting.pk
+            "Archival PDFs of meeting %s not enqueued; verify_archive --repair renders them",
+            meeting.pk,
         )
-        return []
 
 
 def confirm(meeting_pk, user, *, remote_addr=None):
@@ -531,7 +539,7 @@ def confirm(meeting_pk, user, *, remote_addr=None):
 
     For the office (the admin's action): minutes confirmed on paper or in a meeting
     whose minutes are not kept here. Like every confirmation it dates it, indexes
-    the minutes for search and, after the commit, archives the PDFs.
+    the minutes for search and, after the commit, enqueues the archival PDFs.
     """
     with transaction.atomic(), _audited(user, remote_addr):
         meeting = _locked(meeting_pk)
@@ -551,7 +559,7 @@ def import_minutes(document, user=None, *, files=None):
     Writes everything or nothing; raises exchange.DocumentError listing every
     problem. Minutes that the document calls confirmed (an existing archive moving
     in) are confirmed here, so that they get their search entries and, after the
-    commit, their archival PDFs. Their confirmation is the document's
+    commit, their archival PDFs (enqueued). Their confirmation is the document's
     (``meeting.confirmation``), kept exactly; where it names the confirmed version,
     the import circulates them as that version. A confirmed document without it (from
     before the format carried it) is confirmed as of today, in no known meeting.
