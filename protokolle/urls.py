@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import archive, drafting, editor, meetings
+from .views import archive, drafting, editor, meetings, oparl, public
 
 app_name = "protokolle"
 
@@ -25,4 +25,20 @@ urlpatterns = [
     path("tasks/", archive.task_list, name="tasks"),
     path("tasks/<int:pk>/done/", archive.task_toggle, {"done": True}, name="task_done"),
     path("tasks/<int:pk>/open/", archive.task_toggle, {"done": False}, name="task_open"),
+    # Public pages and OParl (issue 16): anonymous, read-only, published bodies only.
+    path("public/", public.public_index, name="public_index"),
+    path("public/minutes.atom", public.public_feed, name="public_feed"),
+    path("public/<int:body_pk>/", public.public_body, name="public_body"),
+    path("public/<int:body_pk>/meetings.ics", public.public_calendar, name="public_calendar"),
+    path("public/meetings/<int:pk>/", public.public_meeting, name="public_meeting"),
+    path(
+        "public/meetings/<int:pk>/minutes.pdf",
+        public.public_minutes_pdf,
+        name="public_minutes_pdf",
+    ),
+    path("oparl/v1/", oparl.system, name="oparl_system"),
+    path("oparl/v1/bodies/", oparl.bodies, name="oparl_bodies"),
+    path("oparl/v1/body/<str:key>/", oparl.body, name="oparl_body"),
+    path("oparl/v1/body/<str:key>/<str:name>/", oparl.object_list, name="oparl_list"),
+    path("oparl/v1/<str:kind>/<str:key>/", oparl.single, name="oparl_object"),
 ]
