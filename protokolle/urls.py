@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import archive, drafting, editor, meetings, oparl, public
+from .views import archive, drafting, editor, invitations, meetings, oparl, public
 
 app_name = "protokolle"
 
@@ -20,6 +20,14 @@ urlpatterns = [
     path("meetings/<int:pk>/preview/", meetings.minutes_preview, name="minutes_preview"),
     path("meetings/<int:pk>/minutes.pdf", meetings.minutes_pdf, name="minutes_pdf"),
     path("attachments/<int:pk>/", meetings.attachment_download, name="attachment"),
+    # Before the meeting: the invitation, replies without logging in, calendars (issue 14).
+    path("meetings/<int:pk>/invitation.pdf", invitations.invitation_pdf, name="invitation_pdf"),
+    path("meetings/<int:pk>/invitation.ics", invitations.invitation_ics, name="invitation_ics"),
+    path("meetings/<int:pk>/invite/", invitations.meeting_invite, name="meeting_invite"),
+    path("rsvp/<str:token>/", invitations.rsvp, name="rsvp"),
+    path("profile/", invitations.profile, name="profile"),
+    path("profile/calendar/", invitations.calendar_token, name="calendar_token"),
+    path("calendar/<str:token>.ics", invitations.calendar_feed, name="calendar_feed"),
     path("archive/", archive.archive_list, name="archive"),
     path("archive/search/", archive.archive_search, name="search"),
     path("tasks/", archive.task_list, name="tasks"),

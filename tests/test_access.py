@@ -73,6 +73,15 @@ EXPECTED = {
     "protokolle:tasks": ("get", EVERYONE),
     "protokolle:task_done": ("post", {**WRITERS, "minute_taker": 302, "admin": 302}),
     "protokolle:task_open": ("post", {**WRITERS, "minute_taker": 302, "admin": 302}),
+    # Invitations (issue 14): the PDF and .ics for readers, sending for the minute-takers
+    # (a step: readers get a message), replies and feeds by token only (made up here: 404).
+    "protokolle:invitation_pdf": ("get", GET_MEMBERS),
+    "protokolle:invitation_ics": ("get", GET_MEMBERS),
+    "protokolle:meeting_invite": ("post", STEP),
+    "protokolle:rsvp": ("get", dict.fromkeys(ROLES, 404)),
+    "protokolle:profile": ("get", EVERYONE),
+    "protokolle:calendar_token": ("post", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 302)}),
+    "protokolle:calendar_feed": ("get", dict.fromkeys(ROLES, 404)),
 }
 # Django's own pages, tested by Django: login, logout, password change, language, admin.
 NOT_OURS = ("admin:", "nesting_server_data", "login", "logout", "password_", "set_language")
@@ -132,6 +141,8 @@ def request_for(name, world):
         "protokolle:task_done": [world["task"].pk],
         "protokolle:task_open": [world["task"].pk],
         "protokolle:minutes_pdf": [following.pk],
+        "protokolle:rsvp": ["made-up-token"],
+        "protokolle:calendar_feed": ["made-up-token"],
     }
     if name in args:
         return reverse(name, args=args[name])
