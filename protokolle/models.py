@@ -1032,6 +1032,9 @@ class Invitee(MeetingPart, models.Model):
     )
     sent_at = models.DateTimeField(_("mail sent at"), null=True, blank=True)
     sent_sequence = models.PositiveIntegerField(_("sequence sent"), null=True, blank=True)
+    # The mail of the latest sending: queued for the background task, or why it failed.
+    mail_queued_at = models.DateTimeField(_("mail queued at"), null=True, blank=True)
+    mail_error = models.CharField(_("mail failed"), max_length=500, blank=True, default="")
     reply = models.CharField(_("reply"), max_length=10, choices=Reply, blank=True, default="")
     reason = models.CharField(
         _("reason"), max_length=INVITATION_REASON_MAX_LENGTH, blank=True, default=""
