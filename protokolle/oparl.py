@@ -15,6 +15,7 @@ absolute URL of a route of ours.
 import datetime
 import hashlib
 import math
+import re
 
 from django.conf import settings
 from django.core.cache import cache
@@ -395,6 +396,8 @@ def meetings_queryset():
 
 
 def _moment(name, value):
+    # An unencoded "+" of the offset arrives as a space: "2024-07-19T12:00:00 00:00".
+    value = re.sub(r" (\d\d:?\d\d)$", r"+\1", value.strip())
     moment = parse_datetime(value)
     if moment is None:
         day = parse_date(value)
