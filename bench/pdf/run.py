@@ -1,10 +1,11 @@
-"""PDF benchmark: our render_pdf against a bare WeasyPrint render, stored against rendered
-PDFs, memory over many renders, and tagged PDF/A-3a against PDF/A-3b, all in one process
-and one run.
+"""PDF benchmark: our render_pdf against a bare WeasyPrint render of the same HTML and
+against the WeasyPrint floor (the same words as plain headings and paragraphs), the cost of
+the archival seal, stored against rendered PDFs, memory over many renders, and tagged
+PDF/A-3a against PDF/A-3b, each comparison interleaved in one process.
 
 Run from the project folder:
 
-    .venv/bin/python bench/pdf/run.py              # everything: bench/pdf/results.txt
+    .venv/bin/python bench/pdf/run.py              # sections 1-3: bench/pdf/results.txt
     .venv/bin/python bench/pdf/run.py --variants   # 3a against 3b only: results-variants.txt
 
 Uses a throwaway SQLite database and media folder in a temporary directory; prints a table
@@ -15,6 +16,7 @@ import argparse
 import copy
 import datetime
 import hashlib
+import html as html_module
 import io
 import json
 import os
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 import warnings
+from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +67,12 @@ def setup_django(workdir):
 
     call_command("migrate", verbosity=0)
     settings.MEDIA_ROOT = workdir / "media"
+    # A seal of our own in the temporary folder: the archival copies of confirmed minutes
+    # are sealed, and section 1b measures the seal alone.
+    from protokolle import seal
+
+    settings.PDF_SEAL_PKCS12 = str(seal.make_demo_seal(workdir / "bench-seal.p12"))
+    settings.PDF_SEAL_PASSWORD = seal.DEMO_PASSWORD.decode()
     # As in production: no query log kept in memory (the settings default to DEBUG on).
     settings.DEBUG = False
 
@@ -77,20 +86,24 @@ def timed(function):
     return time.perf_counter() - start, result
 
 
-def compare(first, second, runs=RUNS, warmup=WARMUP):
-    """Seconds per run and last output of two callables, warmed up, run interleaved
-    (the order alternating from run to run)."""
+def compare(*functions, runs=RUNS, warmup=WARMUP):
+    """Seconds per run and last output of each callable, warmed up, run interleaved: in
+    each run every callable once, the order rotating from run to run (and reversed every
+    other run), so that none always runs first or after the same neighbour."""
     for _ in range(warmup):
-        first()
-        second()
-    times = {first: [], second: []}
+        for function in functions:
+            function()
+    times = {function: [] for function in functions}
     outputs = {}
+    count = len(functions)
     for run in range(runs):
-        order = (first, second) if run % 2 == 0 else (second, first)
+        order = [functions[(run + offset) % count] for offset in range(count)]
+        if (run // count) % 2:
+            order.reverse()
         for function in order:
             seconds, outputs[function] = timed(function)
             times[function].append(seconds)
-    return (times[first], outputs[first]), (times[second], outputs[second])
+    return [(times[function], outputs[function]) for function in functions]
 
 
 def fingerprint():
@@ -227,6 +240,83 @@ def import_minutes(document):
     return workflow.import_minutes(exchange.parse(data))
 
 
+# --- the floor: the same words as plain headings and paragraphs -----------------------
+
+FLOOR_CSS = """
+@page { size: A4; margin: 2cm }
+body { font-family: "DejaVu Sans"; font-size: 10pt; hyphens: none; margin: 0 }
+h1, h2, h3, h4, h5, h6 { font-weight: bold; margin: 0.8em 0 0.3em }
+h1 { font-size: 16pt } h2 { font-size: 13pt } h3, h4, h5, h6 { font-size: 11pt }
+p { margin: 0 0 0.4em }
+"""
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Inline elements continue the current paragraph; every other element starts a new one,
+# except table cells, whose row becomes one paragraph.
+INLINE = {
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark",
+    "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr",
+    "td", "th", "br", "img",
+}  # fmt: skip
+HIDDEN = {"head", "style", "script", "title", "template"}
+
+
+class _Words(HTMLParser):
+    """The visible text of an HTML page as blocks: (heading level or 0, text)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.blocks, self.words, self.hidden, self.heading = [], [], 0, 0
+
+    def flush(self):
+        if self.words:
+            self.blocks.append((self.heading, " ".join(self.words)))
+            self.words = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in HIDDEN:
+            self.hidden += 1
+        elif tag not in INLINE:
+            self.flush()
+            if tag in HEADINGS:
+                self.heading = int(tag[1])
+
+    def handle_endtag(self, tag):
+        if tag in HIDDEN:
+            self.hidden -= 1
+        elif tag not in INLINE:
+            self.flush()
+            if tag in HEADINGS:
+                self.heading = 0
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.words += data.split()
+
+
+def visible_words(html):
+    parser = _Words()
+    parser.feed(html)
+    parser.close()
+    parser.flush()
+    return parser.blocks
+
+
+def floor_html(html):
+    """The words of ``html`` (our PDF's HTML) as plain headings and paragraphs: no tables,
+    no classes, no language (so no hyphenation), one element per block."""
+    body = []
+    for level, text in visible_words(html):
+        tag = f"h{level}" if level else "p"
+        body.append(f"<{tag}>{html_module.escape(text, quote=False)}</{tag}>")
+    return "<!DOCTYPE html><html><head><meta charset=utf-8></head><body>\n" + (
+        "\n".join(body) + "\n</body></html>"
+    )
+
+
+def word_count(html):
+    return sum(len(text.split()) for _, text in visible_words(html))
+
+
 # --- the benchmarks -------------------------------------------------------------------
 
 
@@ -248,13 +338,18 @@ def bench_memory(meeting):
     return rows
 
 
-def bench_render(name, meeting, runs):
-    """Our render_pdf against a bare WeasyPrint render of the same HTML and stylesheet."""
+def bench_render(name, meeting, runs, floor_setup):
+    """Our render_pdf against a bare WeasyPrint render of the same HTML and stylesheet and
+    against the floor: the same words as plain headings and paragraphs."""
     import weasyprint
 
     from protokolle import pdf
 
     html = pdf.render_html(meeting, for_pdf=True)
+    plain = floor_html(html)
+    if word_count(plain) != word_count(html):
+        raise RuntimeError("the floor does not hold the same words as our HTML")
+    fonts, floor_css = floor_setup
 
     def ours():
         return pdf.render_pdf(meeting)
@@ -264,18 +359,52 @@ def bench_render(name, meeting, runs):
             stylesheets=[weasyprint.CSS(filename=str(STYLESHEET))]
         )
 
-    (ours_times, ours_pdf), (bare_times, bare_pdf) = compare(ours, bare, runs=runs)
+    def floor():
+        return weasyprint.HTML(string=plain).write_pdf(stylesheets=[floor_css], font_config=fonts)
+
+    (ours_times, ours_pdf), (bare_times, bare_pdf), (floor_times, floor_pdf) = compare(
+        ours, bare, floor, runs=runs
+    )
     return {
         "name": name,
         "runs": runs,
         "ours": ours_times,
         "bare": bare_times,
+        "floor": floor_times,
+        "ours_pdf": ours_pdf,
         "ours_bytes": len(ours_pdf),
         "bare_bytes": len(bare_pdf),
+        "floor_bytes": len(floor_pdf),
         "ours_pages": page_count(ours_pdf),
         "bare_pages": page_count(bare_pdf),
+        "floor_pages": page_count(floor_pdf),
         "html_chars": len(html),
+        "words": word_count(html),
     }
+
+
+def floor_setup():
+    """The floor's one FontConfiguration and its stylesheet, parsed once, as ours does."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    return fonts, weasyprint.CSS(string=FLOOR_CSS, font_config=fonts)
+
+
+def bench_seal(name, data, runs):
+    """protokolle.seal.seal on our rendered PDF: what sealing an archival copy adds."""
+    from protokolle import seal
+
+    for _ in range(WARMUP):
+        seal.seal(data)
+    times = []
+    for _ in range(runs):
+        seconds, sealed = timed(lambda: seal.seal(data))
+        times.append(seconds)
+    if seal.verify(sealed.data).problem:
+        raise RuntimeError(f"the sealed PDF does not verify: {seal.verify(sealed.data).problem}")
+    return {"name": name, "runs": runs, "times": times, "added": len(sealed.data) - len(data)}
 
 
 def bench_variants(name, meeting, runs):
@@ -298,7 +427,9 @@ def bench_variants(name, meeting, runs):
 
         return run
 
-    (times_b, pdf_b), (times_a, pdf_a) = compare(render(VARIANTS[0]), render(VARIANTS[1]), runs)
+    (times_b, pdf_b), (times_a, pdf_a) = compare(
+        render(VARIANTS[0]), render(VARIANTS[1]), runs=runs
+    )
     return {
         "name": name,
         "runs": runs,
@@ -418,7 +549,7 @@ def head(started, load, inputs):
         + " and ".join(f"{value:.2f}" for value in (load, os.getloadavg()[0]))
         + " (this process itself adds about 1; more means other work on the machine)",
         f"Times: median (fastest–slowest) of {RUNS} runs ({RUNS_BIG} for the 60-item minutes)",
-        f"after {WARMUP} warm-up runs each; the two sides of a row run interleaved.",
+        f"after {WARMUP} warm-up runs each; the sides of a row run interleaved.",
         "",
     ]
 
@@ -464,32 +595,74 @@ def variants_report(rows):
     return lines
 
 
-def report(started, load, inputs, renders, serving, memory, variants):
+def report(started, load, inputs, renders, seals, serving, memory):
     lines = [
         *head(started, load, inputs),
-        "1. Render: ours = protokolle.pdf.render_pdf(meeting); bare = weasyprint.HTML("
-        "string=html).write_pdf(stylesheets=[CSS(filename=static/css/minutes.css)])",
-        "   of the same HTML (render_html(meeting, for_pdf=True)), fresh per run, no shared "
-        "FontConfiguration.",
-        "   Not the same output: ours is tagged PDF/A-3a (sRGB output intent, XMP metadata,",
-        "   structure tree) with the exchange JSON embedded as minutes.json; bare is a plain",
-        "   PDF without attachment.",
+        "1. Render, three ways of the same minutes, interleaved in this process:",
+        "   ours  = protokolle.pdf.render_pdf(meeting): tagged PDF/A-3a (pdf_variant "
+        f"{pdf_variant()!r}),",
+        "           the exchange JSON embedded as minutes.json, typeset in our typesetting child",
+        "           (one FontConfiguration, minutes.css parsed once); wall time of the call here.",
+        "   bare  = weasyprint.HTML(string=html).write_pdf(stylesheets=[CSS(filename="
+        "static/css/minutes.css)])",
+        "           of the same HTML (render_html(meeting, for_pdf=True)), fresh per run, no "
+        "shared",
+        "           FontConfiguration, plain PDF.",
+        "   floor = the same words (every text of that HTML, in order) as plain <h1>-<h6> and <p>",
+        "           only: DejaVu Sans 10 pt, A4, 2 cm margins, no tables, no classes, "
+        "hyphens: none,",
+        "           one shared FontConfiguration and stylesheet parsed once; plain PDF.",
         "",
     ]
     lines += table(
-        ["minutes", "runs", "ours", "bare", "ours/bare", "ours PDF", "bare PDF", "HTML"],
+        ["minutes", "runs", "ours", "bare", "floor", "ours/bare", "ours/floor", "pages o/b/f"],
         [
             (
                 r["name"],
                 r["runs"],
                 median_ms(r["ours"]),
                 median_ms(r["bare"]),
+                median_ms(r["floor"]),
                 f"{statistics.median(r['ours']) / statistics.median(r['bare']):.2f}",
-                f"{r['ours_bytes'] / 1024:,.1f} KiB, {r['ours_pages']} p.",
-                f"{r['bare_bytes'] / 1024:,.1f} KiB, {r['bare_pages']} p.",
-                f"{r['html_chars'] / 1024:,.1f} KiB",
+                f"{statistics.median(r['ours']) / statistics.median(r['floor']):.2f}",
+                f"{r['ours_pages']}/{r['bare_pages']}/{r['floor_pages']}",
             )
             for r in renders
+        ],
+    )
+    lines += [""]
+    lines += table(
+        ["minutes", "words", "HTML", "ours PDF", "bare PDF", "floor PDF"],
+        [
+            (
+                r["name"],
+                f"{r['words']:,}",
+                f"{r['html_chars'] / 1024:,.1f} KiB",
+                f"{r['ours_bytes'] / 1024:,.1f} KiB",
+                f"{r['bare_bytes'] / 1024:,.1f} KiB",
+                f"{r['floor_bytes'] / 1024:,.1f} KiB",
+            )
+            for r in renders
+        ],
+    )
+    lines += [
+        "",
+        "1b. Seal: protokolle.seal.seal(data) on ours' PDF above (PAdES, pyHanko, RSA 2048,",
+        "    a self-signed seal in the temporary folder, no timestamp server), in this process;",
+        "    what archiving confirmed minutes adds to each render of an archival copy.",
+        "",
+    ]
+    lines += table(
+        ["minutes", "runs", "seal", "seal/ours render", "bytes added"],
+        [
+            (
+                s["name"],
+                s["runs"],
+                median_ms(s["times"]),
+                f"{statistics.median(s['times']) / statistics.median(r['ours']):.2f}",
+                f"{s['added'] / 1024:,.1f} KiB",
+            )
+            for s, r in zip(seals, renders, strict=True)
         ],
     )
     lines += [
@@ -510,12 +683,13 @@ def report(started, load, inputs, renders, serving, memory, variants):
         f"   rendering per GET takes {statistics.median(rendered) / statistics.median(stored):,.0f}"
         " times as long as serving the stored copy (medians)",
         "",
-        "3. Memory: RSS of this process over renders of the reference minutes with render_pdf",
-        "   (measured first in the run, so that the larger renders above do not set the peak).",
+        "3. Memory: RSS of the typesetting child (where the renders run) over renders of the",
+        "   reference minutes with render_pdf (measured first in the run, so that the larger",
+        "   renders above do not set the peak).",
         "",
     ]
     lines += table(
-        ["renders so far", "peak RSS (ru_maxrss)", "current RSS (VmRSS)"],
+        ["renders so far", "peak RSS (VmHWM)", "current RSS (VmRSS)"],
         [(done, kib(peak), kib(current)) for done, peak, current in memory],
     )
     current = {done: rss for done, _, rss in memory}
@@ -525,10 +699,14 @@ def report(started, load, inputs, renders, serving, memory, variants):
         f"{(current[last] - current[first]) / 1024:+,.1f} MiB; "
         f"render 100 to {MEMORY_CHECKPOINTS[-1]}: "
         f"{(current[last] - current[middle]) / 1024:+,.1f} MiB",
-        "",
     ]
-    lines += variants_report(variants)
     return "\n".join(lines) + "\n"
+
+
+def pdf_variant():
+    from protokolle import pdf
+
+    return pdf.PDF_VARIANT
 
 
 def measure_variants(small, big, items):
@@ -569,10 +747,15 @@ def main():
         print("3. memory over renders ...", flush=True)
         memory = bench_memory(small)
 
+        floor = floor_setup()
         print("1. render, reference minutes ...", flush=True)
-        renders = [bench_render(f"reference ({items} items)", small, RUNS)]
+        renders = [bench_render(f"reference ({items} items)", small, RUNS, floor)]
         print(f"1. render, {BIG_ITEMS} items x {BIG_RESULTS} results ...", flush=True)
-        renders.append(bench_render(f"{BIG_ITEMS} items x {BIG_RESULTS} results", big, RUNS_BIG))
+        renders.append(
+            bench_render(f"{BIG_ITEMS} items x {BIG_RESULTS} results", big, RUNS_BIG, floor)
+        )
+        print("1b. seal ...", flush=True)
+        seals = [bench_seal(r["name"], r["ours_pdf"], r["runs"]) for r in renders]
 
         print("2. serving stored against rendered ...", flush=True)
         confirmed_document = copy.deepcopy(reference)
@@ -580,9 +763,8 @@ def main():
         confirmed_document["meeting"]["number"] = CONFIRMED_NUMBER
         confirmed = import_minutes(confirmed_document)  # stores the archival copy
         serving = bench_serving(member_client(small.body), confirmed, small)
-        variants = measure_variants(small, big, items)
 
-    finish(report(started, load, inputs, renders, serving, memory, variants), inputs, RESULTS)
+    finish(report(started, load, inputs, renders, seals, serving, memory), inputs, RESULTS)
 
 
 def finish(text, inputs, results):
