@@ -456,8 +456,9 @@ def traffic(args, clients, server, Meeting, form_data, static):
 
 
 def report(args, counts, timings, elapsed, killed, failures, saves, lost, static):
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
-        f"Load benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: gunicorn --preload, {WORKERS} "
+        f"Load benchmark, {stamp}: gunicorn --preload, {WORKERS} "
         "sync workers, DEBUG off, PostgreSQL; "
         f"{args.writers} minute-takers on 7-item drafts, 1 on a {BIG_ITEMS}x{BIG_RESULTS} draft, "
         f"{args.readers} members; {elapsed:.0f} s; worker {killed} killed with SIGKILL after "
