@@ -14,9 +14,10 @@ What the last mail said is kept (``Invitation.sent_state``): a change of date, t
 place or agenda offers „Änderung versenden“, which raises the calendar SEQUENCE; the
 PDF marks new items as „Nachtrag zur Tagesordnung“. Cancelling sends a cancellation.
 
-Mails go out after the commit, one at a time, in the request (there is no task queue
-yet): each member whose mail went out is recorded as sent for that sequence, and only
-they; those whose mail failed are named and can be sent again.
+Mails go out after the commit in a background task (``send_invitation_mails``, with
+the retries of ``jobs``), one at a time: each member whose mail went out is recorded
+as sent for that sequence, and only they; those whose mail failed are named on the
+page with the reason and can be sent again.
 
 The replies become the attendance of the draft minutes (``apply_reply``): declined is
 „entschuldigt“, accepted is proposed „anwesend“, a stand-in appears as such.
@@ -37,8 +38,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_tasks import task
 
-from . import calendar, exchange, pdf
+from . import calendar, exchange, jobs, pdf
 from .access import can_write, current
 from .models import (
     AgendaItem,
@@ -402,6 +404,7 @@ class Outcome:
     kind: str = SEND
     sent: list = field(default_factory=list)
     failed: list = field(default_factory=list)
+    queued: list = field(default_factory=list)
     without_address: list = field(default_factory=list)
     error: str = ""
     update: bool = False
@@ -518,61 +521,131 @@ def send(meeting_pk, user, kind=SEND, *, confirm_short_notice=False, reply_by=No
         else:
             raise InvitationError(_("Unknown action."))
         invitation.save()
+        queued_at = timezone.now()
         letters = []
         for person, address in intended.recipients:
             invitee, _new = Invitee.objects.get_or_create(meeting=meeting, person=person)
-            letters.append((invitee, address, new_token(invitee) if kind != CANCEL else None))
+            letters.append([invitee.pk, address])
+        Invitee.objects.filter(pk__in=[pk for pk, _address in letters]).update(
+            mail_queued_at=queued_at, mail_error=""
+        )
         for person in intended.without_address:
             Invitee.objects.get_or_create(meeting=meeting, person=person)
         if kind == SEND:  # everyone invited has a row, for the table of replies
             for person in members(meeting):
                 Invitee.objects.get_or_create(meeting=meeting, person=person)
+        if letters:
+            sequence = invitation.sequence
+            transaction.on_commit(lambda: _enqueue(meeting.pk, kind, sequence, letters))
     outcome = Outcome(
         kind=kind,
         update=intended.update,
         without_address=[p.name for p in intended.without_address],
     )
-    _deliver(meeting.pk, kind, letters, outcome)
+    for invitee in Invitee.objects.filter(pk__in=[pk for pk, _address in letters]).select_related(
+        "person"
+    ):
+        if invitee.mail_error:
+            outcome.failed.append(invitee.person.name)
+            outcome.error = invitee.mail_error
+        elif invitee.mail_queued_at:
+            outcome.queued.append(invitee.person.name)
+        else:
+            outcome.sent.append(invitee.person.name)
     return outcome
 
 
-def _deliver(meeting_pk, kind, letters, outcome):
-    """Mail each letter; record each one that went out as sent; never raise."""
-    if not letters:
-        return
+def _enqueue(meeting_pk, kind, sequence, letters):
+    """Hand the mails to the background task; if even that fails, say so on each."""
+    try:
+        send_invitation_mails.enqueue(meeting_pk, kind, sequence, letters)
+    except Exception as error:  # the task queue's table, the backend: nothing goes out
+        logger.exception("Invitation mails for meeting %s could not be queued", meeting_pk)
+        Invitee.objects.filter(pk__in=[pk for pk, _address in letters]).update(
+            mail_queued_at=None, mail_error=(str(error) or error.__class__.__name__)[:500]
+        )
+
+
+@task()
+def send_invitation_mails(meeting_pk, kind, sequence, letters, attempt=1):
+    """Mail ``letters`` (``[invitee pk, address]``) of one sending; a background task.
+
+    Each reply token is made here, so that it exists in plain text only in its mail.
+    Each member whose mail went out is recorded (``sent_at``, ``sent_sequence`` for the
+    invitation and its changes); a failed mail keeps its reason in ``mail_error`` and
+    is tried again later (jobs' retries), only it. Mails of a sending that a newer one
+    replaced (another SEQUENCE) are left to the newer one.
+    """
     try:
         meeting = _with_agenda(meeting_pk)
         invitation = Invitation.objects.get(meeting=meeting)
-        attachments = _attachments(meeting, invitation, kind)
-        connection = get_connection()
-    except Exception as error:  # the render, the database: nobody is sent anything
-        logger.exception("Invitation mail for meeting %s could not be prepared", meeting_pk)
-        outcome.error = str(error) or error.__class__.__name__
-        outcome.failed = [invitee.person.name for invitee, _a, _t in letters]
-        return
-    for invitee, address, token in letters:
-        message = _message(meeting, invitation, kind, invitee, address, token, connection)
-        for name, content, mimetype in attachments:
-            message.attach(name, content, mimetype)
+    except (Meeting.DoesNotExist, Invitation.DoesNotExist):
+        return 0  # deleted meanwhile: nobody to tell
+    pks = [pk for pk, _address in letters]
+    if kind != REMIND and invitation.sequence != sequence:
+        Invitee.objects.filter(pk__in=pks).update(mail_queued_at=None)
+        return 0
+    invitees = {i.pk: i for i in Invitee.objects.filter(pk__in=pks).select_related("person")}
+    failed, sent = [], 0
+    try:
+        files = _attachments(meeting, invitation, kind)
+        connection = get_connection(fail_silently=False)
+        connection.open()
+    except Exception as error:  # the render, the mail server: nothing was sent
+        logger.exception("Invitation mails for meeting %s could not be prepared", meeting_pk)
+        failed = [(letter, error) for letter in letters if letter[0] in invitees]
+    else:
         try:
-            message.send(fail_silently=False)
-        except Exception as error:  # SMTP refused, DNS, timeouts, ...
-            logger.exception("Invitation mail to %s failed", invitee.person.name)
-            outcome.failed.append(invitee.person.name)
-            outcome.error = str(error) or error.__class__.__name__
-            continue
-        outcome.sent.append(invitee.person.name)
-        now = timezone.now()
-        if kind == SEND:
-            Invitee.objects.filter(pk=invitee.pk).update(
-                sent_at=now, sent_sequence=invitation.sequence
-            )
-        elif kind == CANCEL:
-            Invitee.objects.filter(pk=invitee.pk).update(sent_sequence=invitation.sequence)
-    if kind == SEND and outcome.sent:
+            for letter in letters:
+                invitee = invitees.get(letter[0])
+                if invitee is None:  # removed meanwhile
+                    continue
+                token = new_token(invitee) if kind != CANCEL else None
+                message = _message(meeting, invitation, kind, invitee, letter[1], token, connection)
+                for name, content, mimetype in files:
+                    message.attach(name, content, mimetype)
+                try:
+                    message.send(fail_silently=False)
+                except Exception as error:  # SMTP refused, a bad address, a timeout, ...
+                    failed.append((letter, error))
+                    continue
+                sent += 1
+                done = {"mail_queued_at": None, "mail_error": ""}
+                if kind == SEND:
+                    done.update(sent_at=timezone.now(), sent_sequence=sequence)
+                elif kind == CANCEL:
+                    done.update(sent_sequence=sequence)
+                Invitee.objects.filter(pk=invitee.pk).update(**done)
+        finally:
+            try:
+                connection.close()
+            except Exception:  # closing a connection that broke
+                logger.warning("Closing the mail connection failed", exc_info=True)
+    if kind == SEND and sent:
         now = timezone.now()
         Invitation.objects.filter(pk=invitation.pk, sent_at__isnull=True).update(sent_at=now)
         Invitation.objects.filter(pk=invitation.pk).update(updated_at=now)
+    if not failed:
+        return sent
+    for letter, error in failed:
+        Invitee.objects.filter(pk=letter[0]).update(
+            mail_error=(str(error) or error.__class__.__name__)[:500]
+        )
+    names = ", ".join(invitees[letter[0]].person.name for letter, _error in failed)
+    error = jobs.MailNotSent(str(failed[0][1]) or failed[0][1].__class__.__name__)
+    what = f"Invitation mail ({kind}) for {meeting} to {names}"
+    retried = jobs._retry_or_report(
+        send_invitation_mails,
+        (meeting_pk, kind, sequence, [letter for letter, _error in failed]),
+        attempt,
+        what,
+        error,
+    )
+    if not retried:  # for good: no longer queued, the page offers to send again
+        Invitee.objects.filter(pk__in=[letter[0] for letter, _error in failed]).update(
+            mail_queued_at=None
+        )
+    raise error
 
 
 def _with_agenda(meeting_pk):

@@ -202,7 +202,13 @@ def _report(request, outcome):
             )
             % {"names": ", ".join(outcome.failed), "error": outcome.error},
         )
-    if not outcome.sent and not outcome.failed:
+    if outcome.queued:
+        messages.info(
+            request,
+            _("Queued, going out in a moment: %(names)s. The table below shows when they went.")
+            % {"names": ", ".join(outcome.queued)},
+        )
+    if not outcome.sent and not outcome.failed and not outcome.queued:
         messages.info(request, _("There was nobody to send it to."))
     if outcome.without_address:
         messages.warning(
