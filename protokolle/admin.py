@@ -191,7 +191,7 @@ class BodyAdmin(admin.ModelAdmin):
     search_fields = ["name", "short_name", "organisation"]
     inlines = [MembershipInline]
     fieldsets = [
-        (None, {"fields": ["name", "short_name", "organisation", "place"]}),
+        (None, {"fields": ["name", "short_name", "organisation", "place", "notice_days"]}),
         (
             _("Quorum (Beschlussfähigkeit)"),
             {
