@@ -138,6 +138,10 @@ def _secret_item(meeting_dict):
 
 @pytest.fixture
 def published(minutes):
+    return make_published(minutes)
+
+
+def make_published(minutes):
     """A published body with confirmed minutes (one non-public item), an upcoming
     meeting, a past draft, circulated minutes, a non-public meeting; and an unpublished
     body with confirmed minutes. A person with an e-mail address attends."""

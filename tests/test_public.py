@@ -1,0 +1,252 @@
+"""The public pages, without login: published bodies only, the public version only;
+conditional requests, a fixed number of queries, the ICS calendar and the Atom feed."""
+
+import datetime
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import icalendar
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from protokolle.models import AgendaItem, Body, Meeting, Result
+from tests.factories import BodyFactory, MeetingFactory, user_in
+
+from .test_oparl import (
+    CIRCULATED_TITLE,
+    DRAFT_TITLE,
+    EMAIL,
+    HIDDEN_BODY,
+    SECRET_ITEM,
+    SECRET_RESULT,
+    make_published,
+)
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def published(minutes):
+    return make_published(minutes)
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.links += [value for name, value in attrs if name == "href" and value]
+
+
+def _links(html):
+    parser = _Links()
+    parser.feed(html)
+    return parser.links
+
+
+def _text(response):
+    if hasattr(response, "streaming_content"):
+        return b"".join(response.streaming_content).decode("latin-1")
+    return response.content.decode("utf-8")
+
+
+def test_every_public_url_is_anonymous_and_shows_nothing_that_is_not_public(client, published):
+    """A crawler over /public/ (pages, calendar, feed, PDFs): all answer without login,
+    and no e-mail address, non-public item, draft or unpublished body shows."""
+    todo, seen, texts = ["/public/"], set(), []
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = _text(response)
+        texts.append(text)
+        if response["Content-Type"].startswith("text/html"):
+            todo += [link for link in _links(text) if link.startswith("/public/")]
+    confirmed, upcoming = published["confirmed"], published["upcoming"]
+    assert f"/public/meetings/{confirmed.pk}/" in seen
+    assert f"/public/meetings/{upcoming.pk}/" in seen
+    assert f"/public/meetings/{confirmed.pk}/minutes.pdf" in seen
+    assert f"/public/{published['body'].pk}/meetings.ics" in seen
+    assert "/public/minutes.atom" in seen
+    everything = "\n".join(texts)
+    for secret in (SECRET_ITEM, SECRET_RESULT, "Vera Verborgen", DRAFT_TITLE, CIRCULATED_TITLE):
+        assert secret not in everything
+    assert HIDDEN_BODY not in everything
+    assert not EMAIL.findall(everything)
+    for pk in published["hidden_ids"]:
+        assert f"/public/meetings/{pk}/" not in seen
+    # The public version as HTML: public items and their results are there.
+    page = client.get(f"/public/meetings/{confirmed.pk}/").content.decode()
+    assert "Smart Regions" in page and "Sonstiges" in page
+
+
+def test_unpublished_bodies_drafts_and_non_public_minutes_are_404(client, published):
+    assert client.get(f"/public/{published['hidden_body'].pk}/").status_code == 404
+    assert client.get(f"/public/{published['hidden_body'].pk}/meetings.ics").status_code == 404
+    for pk in published["hidden_ids"]:
+        assert client.get(f"/public/meetings/{pk}/").status_code == 404
+        assert client.get(f"/public/meetings/{pk}/minutes.pdf").status_code == 404
+    body = published["body"]
+    body.published = False
+    body.save()
+    assert client.get(f"/public/{body.pk}/").status_code == 404
+    assert client.get(f"/public/meetings/{published['confirmed'].pk}/").status_code == 404
+    assert f"/public/{body.pk}/" not in client.get("/public/").content.decode()
+    assert "<entry>" not in client.get("/public/minutes.atom").content.decode()
+
+
+def test_a_logged_in_member_sees_the_same_public_version(client, published):
+    """The public pages are the public version for everyone, members too."""
+    client.force_login(user_in(published["body"]))
+    page = client.get(f"/public/meetings/{published['confirmed'].pk}/").content.decode()
+    assert SECRET_ITEM not in page and "Smart Regions" in page
+
+
+def test_the_upcoming_meeting_shows_date_place_and_public_agenda(client, published):
+    upcoming = published["upcoming"]
+    page = client.get(f"/public/{upcoming.body_id}/").content.decode()
+    assert "Haushalt 2027" in page and "Rathaus Cottbus" in page
+    assert SECRET_ITEM not in page
+    page = client.get(f"/public/meetings/{upcoming.pk}/").content.decode()
+    assert "Haushalt 2027" in page and SECRET_ITEM not in page
+    # Once its day has passed, a meeting whose minutes are a draft is not shown.
+    Meeting.objects.filter(pk=upcoming.pk).update(date=timezone.localdate() - datetime.timedelta(1))
+    assert client.get(f"/public/meetings/{upcoming.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/public/", "/public/{body}/", "/public/meetings/{meeting}/", "/public/{body}/meetings.ics"],
+)
+def test_pages_answer_conditional_requests(client, published, url):
+    url = url.format(body=published["body"].pk, meeting=published["confirmed"].pk)
+    first = client.get(url)
+    assert first.status_code == 200
+    assert first["ETag"] and first["Last-Modified"]
+    again = client.get(url, headers={"if-none-match": first["ETag"]})
+    assert again.status_code == 304
+    since = client.get(url, headers={"if-modified-since": first["Last-Modified"]})
+    assert since.status_code == 304
+
+
+def test_the_etag_changes_when_what_the_page_shows_changes(client, published):
+    url = f"/public/{published['body'].pk}/"
+    before = client.get(url)["ETag"]
+    MeetingFactory(
+        body=published["body"], number=30, date=timezone.localdate() + datetime.timedelta(3)
+    )
+    after = client.get(url, headers={"if-none-match": before})
+    assert after.status_code == 200 and after["ETag"] != before
+
+
+def _many(body, count, start_number):
+    """``count`` confirmed public minutes of ``body``, two items and a result each."""
+    meetings = Meeting.objects.bulk_create(
+        Meeting(body=body, number=start_number + n, date=datetime.date(2021, 1, 1 + n % 28))
+        for n in range(count)
+    )
+    for meeting in meetings:
+        for position in range(2):
+            item = AgendaItem.objects.create(meeting=meeting, position=position, title="Punkt")
+            Result.objects.create(agenda_item=item, text="Kenntnis")
+    Meeting.objects.filter(pk__in=[m.pk for m in meetings]).update(
+        status=Meeting.Status.CONFIRMED, confirmed_at=timezone.now()
+    )
+    return meetings
+
+
+@pytest.mark.parametrize("url", ["/public/{body}/", "/public/{body}/meetings.ics", "/public/"])
+def test_pages_cost_a_fixed_number_of_queries(client, url):
+    counts = []
+    for size in (3, 15):
+        body = BodyFactory(name=f"Werkstatt {size}", published=True)
+        _many(body, size, 1)
+        for n in range(size):
+            upcoming = MeetingFactory(
+                body=body, number=1000 + n, date=timezone.localdate() + datetime.timedelta(n + 1)
+            )
+            AgendaItem.objects.create(meeting=upcoming, title="Geplant")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url.format(body=body.pk)).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_the_meeting_page_costs_a_fixed_number_of_queries(client):
+    counts = []
+    for size in (1, 12):
+        body = BodyFactory(name=f"Werkstatt {size}", published=True)
+        (meeting,) = _many(body, 1, 1)
+        Meeting.objects.filter(pk=meeting.pk)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/public/meetings/{meeting.pk}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_the_ics_calendar_parses_with_the_meetings(client, published):
+    response = client.get(f"/public/{published['body'].pk}/meetings.ics")
+    assert response["Content-Type"].startswith("text/calendar")
+    calendar = icalendar.Calendar.from_ical(response.content)
+    events = {str(event["summary"]): event for event in calendar.walk("VEVENT")}
+    assert len(events) == 2
+    upcoming = published["upcoming"]
+    (planned,) = [e for e in events.values() if str(e["uid"]).startswith(f"meeting-{upcoming.pk}@")]
+    assert planned.decoded("dtstart") == timezone.make_aware(
+        datetime.datetime.combine(upcoming.date, upcoming.start)
+    )
+    assert "Haushalt 2027" in str(planned["description"])
+    assert SECRET_ITEM not in response.content.decode()
+    assert calendar.walk("VTIMEZONE")
+
+
+def test_the_atom_feed_parses_and_lists_the_published_minutes(client, published):
+    response = client.get("/public/minutes.atom")
+    assert response.status_code == 200
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{ATOM}feed"
+    entries = root.findall(f"{ATOM}entry")
+    links = [entry.find(f"{ATOM}link").get("href") for entry in entries]
+    assert links == [f"http://testserver/public/meetings/{published['confirmed'].pk}/"]
+    assert all(entry.find(f"{ATOM}updated").text for entry in entries)
+
+
+def test_the_public_pdf_is_the_archived_public_copy(client, published):
+    from protokolle.models import ArchivedPdf
+
+    confirmed = published["confirmed"]
+    copy = ArchivedPdf.objects.get(meeting=confirmed, variant=ArchivedPdf.Variant.PUBLIC)
+    response = client.get(f"/public/meetings/{confirmed.pk}/minutes.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    data = b"".join(response.streaming_content)
+    with copy.file.open("rb") as handle:
+        assert data == handle.read()
+    assert (
+        "attachment"
+        in client.get(f"/public/meetings/{confirmed.pk}/minutes.pdf?download=1")[
+            "Content-Disposition"
+        ]
+    )
+
+
+def test_the_publishing_switch_records_when_it_changed():
+    body = BodyFactory(name="Schalter")
+    assert body.published_changed_at is None
+    body.published = True
+    body.save()
+    first = body.published_changed_at
+    assert first is not None
+    body.name = "Schalter 2"
+    body.save()
+    assert Body.objects.get(pk=body.pk).published_changed_at == first
+    assert re.match(r"\d{4}", first.isoformat())
