@@ -187,11 +187,14 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Body)
 class BodyAdmin(admin.ModelAdmin):
-    list_display = ["name", "short_name", "organisation", "place", "quorum_rule"]
+    list_display = ["name", "short_name", "organisation", "place", "quorum_rule", "published"]
+    list_filter = ["published"]
     search_fields = ["name", "short_name", "organisation"]
     inlines = [MembershipInline]
     fieldsets = [
         (None, {"fields": ["name", "short_name", "organisation", "place", "notice_days"]}),
+        # Issue 16: the public pages, OParl and the feeds (publication.py).
+        (_("Publication"), {"fields": ["published"]}),
         (
             _("Quorum (Beschlussfähigkeit)"),
             {
