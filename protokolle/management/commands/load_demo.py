@@ -67,10 +67,14 @@ class Command(BaseCommand):
         with transaction.atomic():
             meeting = self.load_minutes()
             self.load_quorum_rule(meeting.body)
+            self.publish(meeting.body)
             people = self.load_members(meeting.body)
             self.link_snapshots(meeting, people)
             self.load_users(people)
         self.stdout.write(f"Demo minutes: {meeting} (id {meeting.pk})")
+        self.stdout.write(
+            "Public pages: /public/ and OParl: /oparl/v1/ (the Werkstatt is published)"
+        )
         self.stdout.write(f"Demo users (password '{DEMO_PASSWORD}'):")
         self.stdout.write("  admin      site administrator (/admin/)")
         self.stdout.write("  protokoll  minute-taker of the Werkstatt (Alexander Boldt)")
@@ -88,6 +92,12 @@ class Command(BaseCommand):
         if not body.quorum_source:
             body.quorum_source = QUORUM_SOURCE
             body.save(update_fields=["quorum_source"])
+
+    def publish(self, body):
+        """The demo Werkstatt is public: /public/, OParl and the feeds show it."""
+        if not body.published:
+            body.published = True
+            body.save()
 
     def load_members(self, body):
         people = {}
