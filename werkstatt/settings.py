@@ -285,6 +285,14 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "protokolle@loc
 # Where links in e-mails point to.
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000")
 
+# OParl 1.1 (/oparl/v1/, protokolle/oparl.py): the installation is one OParl ``System``
+# with one ``Body``; their name, website and contact, shown to every OParl client.
+OPARL_SYSTEM_NAME = os.environ.get("DJANGO_OPARL_SYSTEM_NAME", "Werkstatt-Protokolle")
+OPARL_BODY_NAME = os.environ.get("DJANGO_OPARL_BODY_NAME", "") or OPARL_SYSTEM_NAME
+OPARL_WEBSITE = os.environ.get("DJANGO_OPARL_WEBSITE", "")
+OPARL_CONTACT_NAME = os.environ.get("DJANGO_OPARL_CONTACT_NAME", "")
+OPARL_CONTACT_EMAIL = os.environ.get("DJANGO_OPARL_CONTACT_EMAIL", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
