@@ -8,7 +8,7 @@ GIN index (migration 0006). On SQLite: every word must occur
 At scale (a million entries, bench/archive) a search reads a bounded set: the
 1,000 newest hits are counted and ranked, past them the page says "more than
 1,000 hits" and older hits follow newest first; pages follow by keyset over the
-index (date, id) (migration scale_indexes), so no page sorts or counts every hit.
+index (date, id) (migration 0010), so no page sorts or counts every hit.
 """
 
 import bisect
@@ -280,10 +280,10 @@ def _parse(after):
     try:
         phase, *rest = after.split(":")
         if phase == "r" and len(rest) == 3:
-            rank = float(rest[0])
-            if math.isfinite(rank):
-                return ("r", rank, datetime.date.fromisoformat(rest[1]), int(rest[2]))
-        if phase == "d" and len(rest) == 2:
+            rank, pk = float(rest[0]), int(rest[2])
+            if math.isfinite(rank) and 0 < pk < 2**63:
+                return ("r", rank, datetime.date.fromisoformat(rest[1]), pk)
+        if phase == "d" and len(rest) == 2 and 0 < int(rest[1]) < 2**63:
             return ("d", datetime.date.fromisoformat(rest[0]), int(rest[1]))
     except ValueError:
         pass

@@ -1,10 +1,12 @@
 """The archive: confirmed minutes by body and year, full-text search, action items."""
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import ExtractYear
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import number_format
@@ -15,7 +17,6 @@ from .. import access, archive, search, tasks
 from ..models import Result, SearchEntry
 
 PAGE_SIZE = 25
-MAX_PAGE = 100_000  # larger page numbers show this page (empty), not a database error
 
 
 def _int(value):
@@ -45,26 +46,36 @@ def _next_url(request, key, value):
     return "?" + query.urlencode()
 
 
-class CappedPage:
-    """A page of ``items`` counted only up to ``limit``: past it, "more than".
+class TaskPage:
+    """A page of tasks by due date (none last), then order of entry; pages by keyset.
 
     For lists that may hold a hundred thousand rows (open tasks at scale): COUNT
-    stops at ``limit + 1`` rows, and a page reads its rows plus one to know whether
-    another follows.
+    stops at ``limit + 1`` rows ("more than"), and a page reads its rows plus one
+    from the index result_task_due (migration 0010), from where the last page
+    ended (``after``: "<due or ->:<pk>"), never by OFFSET. A garbled ``after``
+    raises ValueError.
     """
 
-    def __init__(self, items, number, size=None, limit=None):
+    def __init__(self, items, after="", size=None, limit=None):
         size, limit = size or PAGE_SIZE, limit or search.LIMIT
-        self.number = min(max(1, number or 1), MAX_PAGE)
-        start = (self.number - 1) * size
-        rows = list(items[start : start + size + 1])
+        items = items.order_by(F("due").asc(nulls_last=True), "pk")
+        if not after:
+            rows = list(items[: size + 1])
+        else:
+            due, pk = _task_cursor(after)
+            rows = []
+            if due is not None:  # the rest of this due date, then later ones
+                later = items.filter(due__gte=due).filter(Q(due__gt=due) | Q(pk__gt=pk))
+                rows, pk = list(later[: size + 1]), 0
+            if len(rows) <= size:  # then the tasks without a due date
+                rows += list(items.filter(due__isnull=True, pk__gt=pk)[: size + 1 - len(rows)])
         self.object_list = rows[:size]
-        self.has_next = len(rows) > size
-        self.has_previous = self.number > 1
-        self.count = items[: limit + 1].count()
+        last = rows[size - 1] if len(rows) > size else None
+        self.next = f"{last.due.isoformat() if last.due else '-'}:{last.pk}" if last else ""
+        self.later = bool(after)
+        self.count = items.order_by()[: limit + 1].count()  # unsorted: stops at limit + 1
         self.more = self.count > limit
         self.count = min(self.count, limit)
-        self.limit = limit
 
     def __iter__(self):
         return iter(self.object_list)
@@ -76,11 +87,12 @@ class CappedPage:
     def paginator(self):
         return self
 
-    def next_page_number(self):
-        return self.number + 1
 
-    def previous_page_number(self):
-        return self.number - 1
+def _task_cursor(after):
+    due, pk = after.split(":")
+    if not 0 < int(pk) < 2**63:  # a key the database can compare
+        raise ValueError(after)
+    return (None if due == "-" else datetime.date.fromisoformat(due)), int(pk)
 
 
 @login_required
@@ -164,20 +176,20 @@ def task_list(request):
     if state not in (tasks.OPEN, tasks.OVERDUE, tasks.DONE, "all"):
         state = tasks.OPEN
     results = tasks.filter_state(tasks.task_results(selected or bodies), state)
-    # Due date, then the order of entry: the index result_task_due (migration
-    # scale_indexes) serves it, so a page reads its rows, not every open task.
-    results = results.order_by(F("due").asc(nulls_last=True), "pk")
     writable = set(access.writable_bodies(request.user).values_list("pk", flat=True))
-    page = CappedPage(results, _int(request.GET.get("page")))
-    previous_url = _next_url(request, "page", str(page.number - 1)) if page.has_previous else ""
+    try:
+        page = TaskPage(results, request.GET.get("after", ""))
+    except ValueError:
+        messages.warning(request, _("That page link is not valid; here is the first page."))
+        page = TaskPage(results)
     return render(
         request,
         "protokolle/task_list.html",
         {
             "page": page,
             "limit": number_format(search.LIMIT, force_grouping=True),
-            "previous_url": previous_url,
-            "next_url": _next_url(request, "page", str(page.number + 1)) if page.has_next else "",
+            "first_url": _next_url(request, "after", "") if page.later else "",
+            "next_url": _next_url(request, "after", page.next) if page.next else "",
             "state": state,
             "bodies": bodies,
             "selected_body": selected[0] if selected else None,
