@@ -149,7 +149,7 @@ TEXTS = {
     ("approval", "properties", "note"): [(Approval, "note")],
     ("meeting", "properties", "title"): [(Meeting, "title")],
     ("meeting", "properties", "location"): [(Meeting, "location")],
-    ("meeting", "properties", "attachments", "items", "properties", "name"): [(Attachment, "name")],
+    ("attachment", "properties", "name"): [(Attachment, "name")],
     ("meeting", "properties", "next_meeting", "oneOf", 1, "properties", "location"): [
         (Meeting, "next_meeting_location")
     ],
