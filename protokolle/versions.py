@@ -640,6 +640,21 @@ def _interleave(old_keys, new_keys):
             yield "old", gone
 
 
+def _recusals(item):
+    """Befangenheit as a reader compares it: "Name (Grund)" per member, in order."""
+    return "; ".join(
+        f"{entry['name']} ({entry['reason']})" if entry.get("reason") else entry["name"]
+        for entry in item.get("conflicts_of_interest") or []
+    )
+
+
+# Optional keys of an agenda item (issue 15), compared beside title and presenters.
+ITEM_FIELDS = [
+    ("Beginn", lambda item: item.get("start") or ""),
+    ("Befangenheit", _recusals),
+]
+
+
 def _public(item):
     return "öffentlich" if item.get("public", True) else "nicht öffentlich"
 
@@ -783,6 +798,11 @@ class _Comparison:
             changes.append(
                 self.changed(f"{label} · Berichterstatter/in", "Berichterstatter/in", before, after)
             )
+        for part, show in ITEM_FIELDS:
+            if show(old.item) != show(new.item):
+                changes.append(
+                    self.changed(f"{label} · {part}", part, show(old.item), show(new.item))
+                )
         changes += self.results(old, new)
         return changes
 

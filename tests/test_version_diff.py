@@ -200,6 +200,21 @@ def test_a_changed_title_vote_and_due_date_are_shown_in_their_item(old, by_ident
     assert "<ins>2022-05-23</ins>" in result.details[1].inline
 
 
+@both
+def test_an_items_start_time_and_befangenheit_are_shown_in_their_item(old, by_identity):
+    new = copy.deepcopy(old)
+    entry = new["meeting"]["agenda"][4]
+    entry["start"] = "11:15"
+    entry["conflicts_of_interest"] = [{"name": "Dr. Elena Herzog", "reason": "Projektträgerin"}]
+
+    diff = compare(old, new, by_identity)
+
+    assert shape(diff) == [("changed", "4", "4")]
+    start, recusal = diff.items[0].changes
+    assert (start.part, start.new) == ("Beginn", "11:15")
+    assert (recusal.part, recusal.new) == ("Befangenheit", "Dr. Elena Herzog (Projektträgerin)")
+
+
 # --- results and nested items ---------------------------------------------------------------
 
 
