@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db import connections
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
-from . import immutability
+from . import immutability, seal
 
 
 class ProtokolleConfig(AppConfig):
@@ -18,6 +19,8 @@ class ProtokolleConfig(AppConfig):
         from . import models
 
         post_migrate.connect(_ensure_triggers, sender=self)
+        # Production (DEBUG off) archives sealed: `check --deploy` names a missing seal.
+        checks.register(seal.check_configured, checks.Tags.security, deploy=True)
 
         # The audit trail: who created, changed, circulated, responded, reopened,
         # confirmed, and when. Children name their meeting, so its page can list them.

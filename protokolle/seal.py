@@ -304,3 +304,17 @@ def make_demo_seal(path=None, *, name=DEMO_NAME, days=3650):
     path.chmod(0o600)
     _load.cache_clear()
     return path
+
+
+def check_configured(app_configs=None, **kwargs):
+    """System check (``check --deploy``): with DEBUG off a seal certificate must be set
+    and readable, or confirming minutes fails."""
+    from django.core.checks import Error
+
+    if settings.DEBUG:
+        return []
+    try:
+        signer()
+    except SealError as error:
+        return [Error(str(error), id="protokolle.E001")]
+    return []

@@ -19,14 +19,15 @@ pytestmark = pytest.mark.django_db
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def test_check_deploy_reports_nothing_with_debug_off():
+def check_deploy(**extra):
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "a-long-random-production-key-" + "x7Qz!9" * 8,
         "DJANGO_ALLOWED_HOSTS": "protokolle.example.org",
+        **extra,
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=PROJECT,
         env=env,
@@ -34,8 +35,22 @@ def test_check_deploy_reports_nothing_with_debug_off():
         text=True,
         timeout=120,
     )
+
+
+def test_check_deploy_reports_nothing_with_debug_off(settings):
+    result = check_deploy(
+        DJANGO_PDF_SEAL_PKCS12=settings.PDF_SEAL_PKCS12,
+        DJANGO_PDF_SEAL_PASSWORD=settings.PDF_SEAL_PASSWORD,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_names_a_missing_seal_certificate():
+    result = check_deploy(DJANGO_PDF_SEAL_PKCS12="", DJANGO_PDF_SEAL_KEY="")
+    assert result.returncode != 0
+    assert "protokolle.E001" in result.stderr + result.stdout
+    assert "DJANGO_PDF_SEAL_PKCS12" in result.stderr + result.stdout
 
 
 def test_pages_carry_a_content_security_policy_without_unsafe_inline(client):
