@@ -787,7 +787,14 @@ class Attachment(MeetingPart, models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        # Size and SHA-256 of the file, taken when it is stored (a new or replaced file).
+        self.take_file_digest()
+        super().save(*args, **kwargs)
+
+    def take_file_digest(self):
+        """Size and SHA-256 of the file, taken when it is stored (a new or replaced file).
+
+        ``save`` calls it; the editor's bulk writes call it themselves.
+        """
         if self.file and (not self.sha256 or not self.file._committed):
             digest = hashlib.sha256()
             size = 0
@@ -800,7 +807,6 @@ class Attachment(MeetingPart, models.Model):
             self.sha256, self.size = digest.hexdigest(), size
         elif not self.file:
             self.sha256, self.size = "", None
-        super().save(*args, **kwargs)
 
 
 def archive_upload_to(instance, filename):
