@@ -342,6 +342,14 @@ def meeting_name(meeting):
     return f"{meeting.body.name}: {number} am {meeting.date:%d.%m.%Y}"
 
 
+def _state(item, confirmed):
+    if confirmed:
+        return "durchgeführt"
+    if publication.is_cancelled(item):
+        return "abgesagt"
+    return "eingeladen" if publication.invitation_of(item) else "terminiert"
+
+
 def meeting(url, item):
     """A meeting loaded ``publication.with_public_parts``; withdrawn ones as deleted."""
     address = url("oparl_object", "meeting", item.pk)
@@ -352,8 +360,8 @@ def meeting(url, item):
         "id": address,
         "type": _type("Meeting"),
         "name": meeting_name(item),
-        "meetingState": "durchgeführt" if confirmed else "geplant",
-        "cancelled": False,
+        "meetingState": _state(item, confirmed),
+        "cancelled": publication.is_cancelled(item),
         "start": stamp(_meeting_moment(item.date, item.start)),
         "organization": [url("oparl_object", "organization", item.body_id)],
         "agendaItem": [
@@ -386,6 +394,8 @@ def meetings_queryset():
                 F("updated_at"),
                 Coalesce(F("confirmed_at"), F("updated_at")),
                 Coalesce(F("body__published_changed_at"), F("updated_at")),
+                Coalesce(F("invitation__updated_at"), F("updated_at")),
+                Coalesce(F("invitation__cancelled_at"), F("updated_at")),
             ),
         )
         .order_by("pk")

@@ -17,6 +17,7 @@ objects as deleted, the pages as unknown.
 import hashlib
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
@@ -84,7 +85,7 @@ def with_public_parts(queryset):
     """Meetings with what the public version shows, in a fixed number of queries:
     the body, the agenda with presenters and results, the attendance, the public PDF
     (``public_pdfs``, a list of at most one)."""
-    return queryset.select_related("body").prefetch_related(
+    return queryset.select_related("body", "invitation").prefetch_related(
         Prefetch(
             "agenda_items",
             queryset=AgendaItem.objects.prefetch_related("presenters", "results"),
@@ -108,6 +109,21 @@ def public_items(meeting):
     return list(walk(build_agenda(meeting.agenda_items.all())))
 
 
+def invitation_of(meeting):
+    """The meeting's invitation as sent (loaded ``with_public_parts``), or None."""
+    try:
+        invitation = meeting.invitation
+    except ObjectDoesNotExist:
+        return None
+    return invitation if invitation.sent_at else None
+
+
+def is_cancelled(meeting):
+    """An upcoming meeting whose invitation was called off."""
+    invitation = invitation_of(meeting)
+    return bool(invitation and invitation.cancelled_at) and is_upcoming(meeting)
+
+
 def public_pdf(meeting):
     """The archived public PDF of confirmed minutes (prefetched), or None."""
     if meeting.status != CONFIRMED:
@@ -118,14 +134,23 @@ def public_pdf(meeting):
 def changed_at(meeting):
     """When what the public sees of a meeting last changed."""
     moments = [meeting.updated_at, meeting.confirmed_at, meeting.body.published_changed_at]
+    invitation = invitation_of(meeting) if "invitation" in meeting._state.fields_cache else None
+    if invitation is not None:
+        moments += [invitation.sent_at, invitation.updated_at, invitation.cancelled_at]
     return max(moment for moment in moments if moment)
 
 
 def body_state(body_pk):
     """For the conditional pages: (last change, count) of what a body shows."""
-    return Meeting.objects.filter(_visible_q(), body_id=body_pk).aggregate(
-        changed=Max("updated_at"), count=models.Count("pk")
+    state = Meeting.objects.filter(_visible_q(), body_id=body_pk).aggregate(
+        changed=Max("updated_at"),
+        invited=Max("invitation__updated_at"),
+        cancelled=Max("invitation__cancelled_at"),
+        count=models.Count("pk"),
     )
+    moments = [state.pop("invited"), state.pop("cancelled"), state["changed"]]
+    state["changed"] = max((moment for moment in moments if moment), default=None)
+    return state
 
 
 # --- people, as printed in the published minutes ----------------------------------------

@@ -250,3 +250,30 @@ def test_the_publishing_switch_records_when_it_changed():
     body.save()
     assert Body.objects.get(pk=body.pk).published_changed_at == first
     assert re.match(r"\d{4}", first.isoformat())
+
+
+def test_an_invited_and_then_cancelled_meeting_says_so(client, published):
+    from protokolle.models import Invitation
+
+    upcoming = published["upcoming"]
+    url = f"/public/meetings/{upcoming.pk}/"
+    first = client.get(url)
+    sent = timezone.now()
+    invitation = Invitation.objects.create(meeting=upcoming, sent_at=sent, updated_at=sent)
+    data = client.get(f"/oparl/v1/meeting/{upcoming.pk}/").json()
+    assert data["meetingState"] == "eingeladen" and data["cancelled"] is False
+    invitation.cancelled_at = sent + datetime.timedelta(minutes=5)
+    invitation.save()
+    data = client.get(f"/oparl/v1/meeting/{upcoming.pk}/").json()
+    assert data["cancelled"] is True and data["meetingState"] == "abgesagt"
+    assert data["modified"] == timezone.localtime(invitation.cancelled_at).isoformat(
+        timespec="seconds"
+    )
+    # The page's ETag follows the cancellation; the calendar marks it.
+    again = client.get(url, headers={"if-none-match": first["ETag"]})
+    assert again.status_code == 200
+    calendar = icalendar.Calendar.from_ical(
+        client.get(f"/public/{upcoming.body_id}/meetings.ics").content
+    )
+    statuses = {str(e["uid"]).split("@")[0]: str(e.get("status")) for e in calendar.walk("VEVENT")}
+    assert statuses[f"meeting-{upcoming.pk}"] == "CANCELLED"

@@ -77,7 +77,13 @@ def _meeting_state(request, pk):
         found = list(
             publication.visible_meetings()
             .filter(pk=pk)
-            .values_list("updated_at", "confirmed_at", "body__published_changed_at")
+            .values_list(
+                "updated_at",
+                "confirmed_at",
+                "body__published_changed_at",
+                "invitation__updated_at",
+                "invitation__cancelled_at",
+            )
         )
         if not found:
             return None, None
@@ -144,6 +150,7 @@ def public_body(request, body_pk):
     )
     for meeting in upcoming:
         meeting.items = publication.public_items(meeting)
+        meeting.cancelled = publication.is_cancelled(meeting)
     minutes = list(
         publication.confirmed_minutes()
         .filter(body=body)
@@ -178,7 +185,11 @@ def public_meeting(request, pk):
         return render(
             request,
             "protokolle/public/upcoming.html",
-            {"meeting": meeting, "items": publication.public_items(meeting)},
+            {
+                "meeting": meeting,
+                "items": publication.public_items(meeting),
+                "cancelled": publication.is_cancelled(meeting),
+            },
         )
     full = Meeting.objects.for_minutes().get(pk=pk)
     return render(
@@ -249,6 +260,8 @@ def public_calendar(request, body_pk):
             event.add("dtstart", meeting.date)
         event.add("dtstamp", publication.changed_at(meeting))
         event.add("last-modified", publication.changed_at(meeting))
+        if publication.is_cancelled(meeting):
+            event.add("status", "CANCELLED")
         if meeting.location:
             event.add("location", meeting.location)
         agenda = [
