@@ -5,8 +5,9 @@ body the public sees
 
 - its confirmed minutes of public meetings, in the public version: public agenda
   items only (an item's children go with it), their results, the people as printed;
-- its upcoming meetings (a public meeting from today on whose minutes are a draft):
-  date, time, place and the titles of the public agenda items, nothing else.
+- its upcoming meetings (a public meeting from today on whose minutes are a draft and
+  whose invitation was sent): date, time, place and the titles of the public agenda
+  items, nothing else; a cancelled one as cancelled.
 
 Never drafts or circulated minutes, non-public meetings or items, e-mail addresses,
 members' responses or the audit trail. The public pages, OParl and the feeds all ask
@@ -40,7 +41,15 @@ def withdrawn_bodies():
 
 
 def _upcoming_q(prefix=""):
-    return Q(**{f"{prefix}status": Meeting.Status.DRAFT, f"{prefix}date__gte": today()})
+    """Planned meetings: from today on, minutes not begun, the invitation sent. A draft
+    whose invitation has not gone out is work in progress and stays private."""
+    return Q(
+        **{
+            f"{prefix}status": Meeting.Status.DRAFT,
+            f"{prefix}date__gte": today(),
+            f"{prefix}invitation__sent_at__isnull": False,
+        }
+    )
 
 
 def _visible_q(prefix=""):
@@ -74,6 +83,7 @@ def withdrawn_meetings():
 
 
 def is_upcoming(meeting):
+    """For a meeting the public sees: whether it is still ahead (not yet minutes)."""
     return meeting.status == Meeting.Status.DRAFT and meeting.date >= today()
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from protokolle import pdf
-from protokolle.models import AgendaItem, ArchivedPdf, Body, Meeting, Result
+from protokolle.models import AgendaItem, ArchivedPdf, Body, Invitation, Meeting, Result
 from tests.factories import BodyFactory, MeetingFactory, user_in
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +28,15 @@ SECRET_RESULT = "Vertrauliche Entscheidung zur Personalie"
 DRAFT_TITLE = "Entwurfssitzung Interna"
 CIRCULATED_TITLE = "Umlaufsitzung Interna"
 HIDDEN_BODY = "Verschlossener Beirat"
+PREPARING_TITLE = "Vorbereitung ohne Einladung"
+SECRETS = (
+    SECRET_ITEM,
+    SECRET_RESULT,
+    "Vera Verborgen",
+    DRAFT_TITLE,
+    CIRCULATED_TITLE,
+    PREPARING_TITLE,
+)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 # --- the schemas -------------------------------------------------------------------------
@@ -154,6 +163,9 @@ def make_published(minutes):
     upcoming = MeetingFactory(body=body, number=20, date=future, location="Rathaus Cottbus")
     AgendaItem.objects.create(meeting=upcoming, position=0, title="Haushalt 2027")
     AgendaItem.objects.create(meeting=upcoming, position=1, title=SECRET_ITEM, public=False)
+    Invitation.objects.create(meeting=upcoming, sent_at=timezone.now(), updated_at=timezone.now())
+    # Planned, but not invited yet: work in progress.
+    preparing = MeetingFactory(body=body, number=21, title=PREPARING_TITLE, date=future)
     draft = MeetingFactory(body=body, number=9, title=DRAFT_TITLE, date=datetime.date(2024, 1, 5))
     Result.objects.create(
         agenda_item=AgendaItem.objects.create(meeting=draft, title="Entwurfspunkt"),
@@ -175,7 +187,7 @@ def make_published(minutes):
     return {
         "confirmed": confirmed,
         "upcoming": upcoming,
-        "hidden_ids": {draft.pk, circulated.pk, closed.pk, hidden.pk},
+        "hidden_ids": {draft.pk, circulated.pk, closed.pk, hidden.pk, preparing.pk},
         "body": body,
         "hidden_body": hidden.body,
     }
@@ -251,7 +263,7 @@ def test_crawler_validates_everything_and_finds_nothing_that_is_not_public(clien
     shown = {int(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]) for url in meetings}
     assert shown == {published["confirmed"].pk, published["upcoming"].pk}
     assert not shown & published["hidden_ids"]
-    for secret in (SECRET_ITEM, SECRET_RESULT, "Vera Verborgen", DRAFT_TITLE, CIRCULATED_TITLE):
+    for secret in SECRETS:
         assert secret not in text
     assert HIDDEN_BODY not in text
     assert not EMAIL.findall(text)

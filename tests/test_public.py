@@ -12,18 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from protokolle.models import AgendaItem, Body, Meeting, Result
+from protokolle.models import AgendaItem, Body, Invitation, Meeting, Result
 from tests.factories import BodyFactory, MeetingFactory, user_in
 
-from .test_oparl import (
-    CIRCULATED_TITLE,
-    DRAFT_TITLE,
-    EMAIL,
-    HIDDEN_BODY,
-    SECRET_ITEM,
-    SECRET_RESULT,
-    make_published,
-)
+from .test_oparl import EMAIL, HIDDEN_BODY, SECRET_ITEM, SECRETS, make_published
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +71,7 @@ def test_every_public_url_is_anonymous_and_shows_nothing_that_is_not_public(clie
     assert f"/public/{published['body'].pk}/meetings.ics" in seen
     assert "/public/minutes.atom" in seen
     everything = "\n".join(texts)
-    for secret in (SECRET_ITEM, SECRET_RESULT, "Vera Verborgen", DRAFT_TITLE, CIRCULATED_TITLE):
+    for secret in SECRETS:
         assert secret not in everything
     assert HIDDEN_BODY not in everything
     assert not EMAIL.findall(everything)
@@ -142,11 +134,20 @@ def test_pages_answer_conditional_requests(client, published, url):
 def test_the_etag_changes_when_what_the_page_shows_changes(client, published):
     url = f"/public/{published['body'].pk}/"
     before = client.get(url)["ETag"]
-    MeetingFactory(
-        body=published["body"], number=30, date=timezone.localdate() + datetime.timedelta(3)
+    invited(
+        MeetingFactory(
+            body=published["body"], number=30, date=timezone.localdate() + datetime.timedelta(3)
+        )
     )
     after = client.get(url, headers={"if-none-match": before})
     assert after.status_code == 200 and after["ETag"] != before
+
+
+def invited(meeting):
+    """The meeting's invitation went out: it is a planned meeting for the public."""
+    return Invitation.objects.create(
+        meeting=meeting, sent_at=timezone.now(), updated_at=timezone.now()
+    )
 
 
 def _many(body, count, start_number):
@@ -176,6 +177,7 @@ def test_pages_cost_a_fixed_number_of_queries(client, url):
                 body=body, number=1000 + n, date=timezone.localdate() + datetime.timedelta(n + 1)
             )
             AgendaItem.objects.create(meeting=upcoming, title="Geplant")
+            invited(upcoming)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url.format(body=body.pk)).status_code == 200
         counts.append(len(queries))
@@ -253,13 +255,11 @@ def test_the_publishing_switch_records_when_it_changed():
 
 
 def test_an_invited_and_then_cancelled_meeting_says_so(client, published):
-    from protokolle.models import Invitation
-
     upcoming = published["upcoming"]
     url = f"/public/meetings/{upcoming.pk}/"
     first = client.get(url)
-    sent = timezone.now()
-    invitation = Invitation.objects.create(meeting=upcoming, sent_at=sent, updated_at=sent)
+    invitation = upcoming.invitation
+    sent = invitation.sent_at
     data = client.get(f"/oparl/v1/meeting/{upcoming.pk}/").json()
     assert data["meetingState"] == "eingeladen" and data["cancelled"] is False
     invitation.cancelled_at = sent + datetime.timedelta(minutes=5)

@@ -10,7 +10,7 @@ from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from protokolle.models import AgendaItem
+from protokolle.models import AgendaItem, Invitation
 from tests.factories import MeetingFactory
 from tests.test_oparl import SECRET_ITEM, _secret_item
 
@@ -52,6 +52,7 @@ def published(minutes):
     )
     AgendaItem.objects.create(meeting=upcoming, position=0, title="Haushalt 2027")
     AgendaItem.objects.create(meeting=upcoming, position=1, title=SECRET_ITEM, public=False)
+    Invitation.objects.create(meeting=upcoming, sent_at=timezone.now(), updated_at=timezone.now())
     return confirmed, upcoming
 
 
