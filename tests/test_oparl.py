@@ -451,3 +451,42 @@ def test_a_page_of_meetings_costs_a_fixed_number_of_queries(client, many_meeting
         assert len(page["data"]) == limit
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_people_and_organizations_cost_a_fixed_number_of_queries(client):
+    """People are read from the printed minutes: the same queries for 2 and for 12."""
+    counts = []
+    for size in (2, 12):
+        body = BodyFactory(name=f"Werkstatt {size}", published=True)
+        meetings = Meeting.objects.bulk_create(
+            Meeting(body=body, number=n + 1, date=datetime.date(2023, 1, 1), chair_name=f"V {n}")
+            for n in range(size)
+        )
+        for meeting in meetings:
+            item = AgendaItem.objects.create(meeting=meeting, title="Bericht")
+            item.presenters.create(name=f"Referentin {meeting.pk}")
+            meeting.participants.create(name=f"Teilnehmer {meeting.pk}", function="Mitglied")
+        Meeting.objects.filter(body=body).update(status=Meeting.Status.CONFIRMED)
+        for name in ("people", "organizations", "memberships"):
+            with CaptureQueriesContext(connection) as queries:
+                page = _get(client, f"/oparl/v1/body/1/{name}/?limit=100").json()
+            assert page["data"]
+            counts.append((name, len(queries)))
+    assert counts[:3] == counts[3:]
+
+
+def test_the_system_names_the_operators_contact(client, settings):
+    settings.OPARL_CONTACT_EMAIL = "oparl@stadt.example"
+    settings.OPARL_CONTACT_NAME = "Geschäftsstelle"
+    settings.OPARL_WEBSITE = "https://stadt.example/"
+    for url in ("/oparl/v1/", "/oparl/v1/body/1/"):
+        data = validate(_get(client, url).json())
+        assert data["contactEmail"] == "oparl@stadt.example"
+        assert data["contactName"] == "Geschäftsstelle"
+        assert data["website"] == "https://stadt.example/"
+
+
+def test_the_admin_has_the_publishing_switch(admin_client):
+    body = BodyFactory(name="Schalterwerkstatt")
+    page = admin_client.get(f"/admin/protokolle/body/{body.pk}/change/").content.decode()
+    assert 'name="published"' in page
