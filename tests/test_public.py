@@ -150,16 +150,19 @@ def invited(meeting):
     )
 
 
-def _many(body, count, start_number):
-    """``count`` confirmed public minutes of ``body``, two items and a result each."""
+def _many(body, count, start_number, items=2):
+    """``count`` confirmed public minutes of ``body``, ``items`` items with a result,
+    a presenter and a participant each."""
     meetings = Meeting.objects.bulk_create(
         Meeting(body=body, number=start_number + n, date=datetime.date(2021, 1, 1 + n % 28))
         for n in range(count)
     )
     for meeting in meetings:
-        for position in range(2):
+        for position in range(items):
             item = AgendaItem.objects.create(meeting=meeting, position=position, title="Punkt")
             Result.objects.create(agenda_item=item, text="Kenntnis")
+            item.presenters.create(name=f"Referent {position}")
+            meeting.participants.create(name=f"Teilnehmerin {position}", position=position)
     Meeting.objects.filter(pk__in=[m.pk for m in meetings]).update(
         status=Meeting.Status.CONFIRMED, confirmed_at=timezone.now()
     )
@@ -188,8 +191,7 @@ def test_the_meeting_page_costs_a_fixed_number_of_queries(client):
     counts = []
     for size in (1, 12):
         body = BodyFactory(name=f"Werkstatt {size}", published=True)
-        (meeting,) = _many(body, 1, 1)
-        Meeting.objects.filter(pk=meeting.pk)
+        (meeting,) = _many(body, 1, 1, items=size)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(f"/public/meetings/{meeting.pk}/").status_code == 200
         counts.append(len(queries))
