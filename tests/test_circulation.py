@@ -12,7 +12,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
-from protokolle import workflow
+from protokolle import jobs, workflow
 from protokolle.models import Meeting
 from protokolle.views.drafting import circulation_message
 
@@ -182,7 +182,7 @@ def test_circulating_mails_the_members_and_says_how_many(client, meeting, people
 def test_a_mail_server_that_is_down_leaves_the_minutes_circulated(
     client, meeting, people, monkeypatch
 ):
-    monkeypatch.setattr(workflow, "send_mass_mail", refuse)
+    monkeypatch.setattr(jobs, "send_mass_mail", refuse)
     in_english(client)
     client.force_login(people["writer"])
 
@@ -257,8 +257,8 @@ def addressees():
 
 @pytest.mark.django_db(transaction=True)
 def test_after_a_failed_mail_the_writer_sends_it_again(client, meeting, people, monkeypatch):
-    send = workflow.send_mass_mail
-    monkeypatch.setattr(workflow, "send_mass_mail", refuse)
+    send = jobs.send_mass_mail
+    monkeypatch.setattr(jobs, "send_mass_mail", refuse)
     in_english(client)
     client.force_login(people["writer"])
 
@@ -273,7 +273,7 @@ def test_after_a_failed_mail_the_writer_sends_it_again(client, meeting, people, 
     assert f'action="{notify_url(meeting)}"' in page
     assert ">Send the notification again</button>" in page
 
-    monkeypatch.setattr(workflow, "send_mass_mail", send)
+    monkeypatch.setattr(jobs, "send_mass_mail", send)
     response = client.post(notify_url(meeting), follow=True)
 
     assert response.status_code == 200
@@ -291,7 +291,7 @@ def test_sending_again_while_the_server_is_down_says_so(client, minutes, people,
     # Another meeting of the people's body, circulated already: its mail waits for a commit.
     circulated = minutes(number=30)
     workflow.circulate(circulated.pk, people["writer"])
-    monkeypatch.setattr(workflow, "send_mass_mail", refuse)
+    monkeypatch.setattr(jobs, "send_mass_mail", refuse)
     in_english(client)
     client.force_login(people["writer"])
 
