@@ -21,9 +21,11 @@ The signature is an incremental update after the whole file: it covers the entir
 file and leaves the PDF/A content as it is (an invisible signature field).
 """
 
+import asyncio
 import datetime
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -138,6 +140,18 @@ def seal_name():
     return subject_name(signer().signing_cert)
 
 
+def _run(make_coroutine):
+    """Run pyHanko's async API: here, or in a thread of its own where this thread
+    already runs an event loop (an ASGI server, Playwright in the browser tests), in
+    which pyHanko's synchronous wrappers (asyncio.run) would fail."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+
+
 @dataclass
 class Sealed:
     data: bytes
@@ -166,12 +180,14 @@ def seal(data, *, reason="Bestätigtes Protokoll"):
     signed_at = datetime.datetime.now(tz=datetime.UTC)
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-        output = signers.sign_pdf(
-            writer,
-            metadata,
-            signer=sealer,
-            timestamper=timestamper,
-            new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD_NAME),
+        output = _run(
+            lambda: signers.async_sign_pdf(
+                writer,
+                metadata,
+                signer=sealer,
+                timestamper=timestamper,
+                new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD_NAME),
+            )
         )
     except (SigningError, OSError, ValueError) as exc:
         logger.exception("sealing the archival PDF failed")
@@ -198,7 +214,7 @@ def verify(data, *, expected=None):
     seal is self-signed, and a real one is checked by the reader's trust list.
     """
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
@@ -214,9 +230,11 @@ def verify(data, *, expected=None):
     embedded = signatures[0]
     certificate = embedded.signer_cert
     try:
-        status = validate_pdf_signature(
-            embedded,
-            ValidationContext(trust_roots=[certificate], allow_fetching=False),
+        status = _run(
+            lambda: async_validate_pdf_signature(
+                embedded,
+                ValidationContext(trust_roots=[certificate], allow_fetching=False),
+            )
         )
     except Exception as exc:  # noqa: BLE001 - a broken signature structure is a finding
         return Check(f"seal cannot be validated: {exc}")

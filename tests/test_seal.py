@@ -336,3 +336,16 @@ def test_an_archival_pdf_brings_its_attachment_files_into_a_fresh_database(
     for entry in exported["meeting"]["attachments"]:
         assert hashlib.sha256(restored[entry["file"]]).hexdigest() == entry["sha256"]
     assert verified.returncode == 0, verified.stderr
+
+
+def test_sealing_works_where_an_event_loop_runs():
+    """Playwright's sync API and ASGI servers run a loop in the thread that seals."""
+    import asyncio
+
+    data = pdf.write_pdf("<html lang=de><title>T</title><p>Text</p>", b"{}")
+
+    async def inside_a_loop():
+        sealed = seal.seal(data)
+        return seal.verify(sealed.data).problem
+
+    assert asyncio.run(inside_a_loop()) is None
