@@ -82,6 +82,19 @@ EXPECTED = {
     "protokolle:profile": ("get", EVERYONE),
     "protokolle:calendar_token": ("post", {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], 302)}),
     "protokolle:calendar_feed": ("get", dict.fromkeys(ROLES, 404)),
+    # Public pages and OParl (issue 16): anonymous and read-only, the same for everyone.
+    # The world's body is not published: its pages and objects are not found by anyone.
+    "protokolle:public_index": ("get", dict.fromkeys(ROLES, 200)),
+    "protokolle:public_feed": ("get", dict.fromkeys(ROLES, 200)),
+    "protokolle:public_body": ("get", dict.fromkeys(ROLES, 404)),
+    "protokolle:public_calendar": ("get", dict.fromkeys(ROLES, 404)),
+    "protokolle:public_meeting": ("get", dict.fromkeys(ROLES, 404)),
+    "protokolle:public_minutes_pdf": ("get", dict.fromkeys(ROLES, 404)),
+    "protokolle:oparl_system": ("get", dict.fromkeys(ROLES, 200)),
+    "protokolle:oparl_bodies": ("get", dict.fromkeys(ROLES, 200)),
+    "protokolle:oparl_body": ("get", dict.fromkeys(ROLES, 200)),
+    "protokolle:oparl_list": ("get", dict.fromkeys(ROLES, 200)),
+    "protokolle:oparl_object": ("get", dict.fromkeys(ROLES, 404)),
 }
 # Django's own pages, tested by Django: login, logout, password change, language, admin.
 NOT_OURS = ("admin:", "nesting_server_data", "login", "logout", "password_", "set_language")
@@ -143,6 +156,11 @@ def request_for(name, world):
         "protokolle:minutes_pdf": [following.pk],
         "protokolle:rsvp": ["made-up-token"],
         "protokolle:calendar_feed": ["made-up-token"],
+        "protokolle:public_body": [meeting.body.pk],
+        "protokolle:public_calendar": [meeting.body.pk],
+        "protokolle:oparl_body": ["1"],
+        "protokolle:oparl_list": ["1", "meetings"],
+        "protokolle:oparl_object": ["meeting", str(meeting.pk)],
     }
     if name in args:
         return reverse(name, args=args[name])
