@@ -1085,6 +1085,44 @@ class InvitationToken(models.Model):
         return f"{self.invitee} ({self.token_hash[:8]}…)"
 
 
+def invitation_pdf_upload_to(instance, filename):
+    return f"invitations/{timezone.localdate():%Y}/{filename}"
+
+
+class InvitationPdf(models.Model):
+    """The public invitation PDF as last sent: public agenda items only (issue 16).
+
+    Stored through Django's storage when an invitation, its change or its cancellation
+    goes out, one per meeting (the last sending replaces it), with its size and
+    checksums; OParl's ``Meeting.invitation`` and the public pages serve it. ``items``
+    are the agenda items it prints: should one of them be made non-public later, the
+    file is no longer served.
+    """
+
+    invitation = models.OneToOneField(
+        Invitation,
+        verbose_name=_("invitation"),
+        on_delete=models.CASCADE,
+        related_name="public_pdf",
+    )
+    file = models.FileField(_("file"), upload_to=invitation_pdf_upload_to)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    sha512 = models.CharField(_("SHA-512"), max_length=128)
+    sequence = models.PositiveIntegerField(_("calendar sequence"), default=0)
+    items = models.JSONField(_("agenda items printed"), default=list, blank=True)
+    state = models.JSONField(_("as printed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("first stored at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last stored at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("public invitation PDF")
+        verbose_name_plural = _("public invitation PDFs")
+
+    def __str__(self):
+        return f"{self.file.name} ({self.sha256[:12]}…)"
+
+
 class CalendarFeed(models.Model):
     """A user's private calendar feed (``/calendar/<token>.ics``): the token's SHA-256 only."""
 
