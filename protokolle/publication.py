@@ -7,7 +7,8 @@ body the public sees
   items only (an item's children go with it), their results, the people as printed;
 - its upcoming meetings (a public meeting from today on whose minutes are a draft and
   whose invitation was sent): date, time, place and the titles of the public agenda
-  items, nothing else; a cancelled one as cancelled.
+  items, nothing else; a cancelled one as cancelled;
+- the public invitation PDF as last sent (``invitation_pdf``: public items only).
 
 Never drafts or circulated minutes, non-public meetings or items, e-mail addresses,
 members' responses or the audit trail. The public pages, OParl and the feeds all ask
@@ -95,7 +96,7 @@ def with_public_parts(queryset):
     """Meetings with what the public version shows, in a fixed number of queries:
     the body, the agenda with presenters and results, the attendance, the public PDF
     (``public_pdfs``, a list of at most one)."""
-    return queryset.select_related("body", "invitation").prefetch_related(
+    return queryset.select_related("body", "invitation", "invitation__public_pdf").prefetch_related(
         Prefetch(
             "agenda_items",
             queryset=AgendaItem.objects.prefetch_related("presenters", "results"),
@@ -141,12 +142,31 @@ def public_pdf(meeting):
     return next(iter(getattr(meeting, "public_pdfs", [])), None)
 
 
+def invitation_pdf(meeting):
+    """The stored public invitation PDF of a meeting the public sees (loaded
+    ``with_public_parts``: no query), or None: before the invitation went out, and once
+    an item it printed is no longer public (or gone) until the next sending replaces it."""
+    invitation = invitation_of(meeting)
+    if invitation is None:
+        return None
+    try:
+        record = invitation.public_pdf
+    except ObjectDoesNotExist:
+        return None
+    if not set(record.items or []) <= {item.pk for item in public_items(meeting)}:
+        return None
+    return record
+
+
 def changed_at(meeting):
     """When what the public sees of a meeting last changed."""
     moments = [meeting.updated_at, meeting.confirmed_at, meeting.body.published_changed_at]
     invitation = invitation_of(meeting) if "invitation" in meeting._state.fields_cache else None
     if invitation is not None:
         moments += [invitation.sent_at, invitation.updated_at, invitation.cancelled_at]
+        record = invitation._state.fields_cache.get("public_pdf")  # loaded, or None
+        if record is not None:
+            moments.append(record.updated_at)
     return max(moment for moment in moments if moment)
 
 

@@ -44,6 +44,11 @@ urlpatterns = [
         public.public_minutes_pdf,
         name="public_minutes_pdf",
     ),
+    path(
+        "public/meetings/<int:pk>/invitation.pdf",
+        public.public_invitation_pdf,
+        name="public_invitation_pdf",
+    ),
     path("oparl/v1/", oparl.system, name="oparl_system"),
     path("oparl/v1/bodies/", oparl.bodies, name="oparl_bodies"),
     path("oparl/v1/body/<str:key>/", oparl.body, name="oparl_body"),

@@ -226,6 +226,28 @@ def public_minutes_pdf(request, pk):
     )
 
 
+@require_GET
+def public_invitation_pdf(request, pk):
+    """The public invitation PDF as last sent (public items only); inline, or
+    ``?download=1`` to save. Only of meetings the public sees."""
+    meeting = get_object_or_404(
+        publication.with_public_parts(publication.visible_meetings()), pk=pk
+    )
+    record = publication.invitation_pdf(meeting)
+    if record is None:
+        raise Http404(_("There is no public invitation of this meeting."))
+    try:
+        handle = record.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404(_("There is no public invitation of this meeting.")) from exc
+    return FileResponse(
+        handle,
+        content_type="application/pdf",
+        as_attachment=bool(request.GET.get("download")),
+        filename=record.file.name.rsplit("/", 1)[-1],
+    )
+
+
 # --- calendar and feed -----------------------------------------------------------------
 
 
