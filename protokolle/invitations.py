@@ -31,6 +31,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Max, Prefetch
@@ -45,6 +46,7 @@ from .access import can_write, current
 from .models import (
     AgendaItem,
     Invitation,
+    InvitationPdf,
     InvitationToken,
     Invitee,
     Meeting,
@@ -345,10 +347,15 @@ def apply_reply(invitee, meeting):
 # --- the PDF -------------------------------------------------------------------------------
 
 
-def pdf_context(meeting, invitation=None):
-    items = _agenda(meeting)
+def pdf_context(meeting, invitation=None, *, items=None, sent=None, public=False):
+    """What the Einladung template shows.
+
+    ``public``: the public version (``items`` its public agenda, new ones marked
+    against ``sent``, what the last public copy printed): no reply link, no reply date.
+    """
+    items = _agenda(meeting) if items is None else items
     state = state_of(meeting, items)
-    changed = changes(invitation, state)
+    changed = changes(invitation if sent is None else _Sent(sent), state)
     new_titles = set(changed.new_items)
     for item in items:
         item.is_new = item.title in new_titles
@@ -367,6 +374,7 @@ def pdf_context(meeting, invitation=None):
         "changes": changed,
         "cancelled": bool(invitation and invitation.cancelled_at),
         "rendered_at": timezone.localtime(),
+        "public": public,
     }
 
 
@@ -390,6 +398,120 @@ def render_pdf(meeting, invitation=None, *, timeout=None):
 def pdf_filename(meeting):
     number = meeting.number or meeting.pk
     return f"einladung-{number}-{meeting.date:%Y-%m-%d}.pdf"
+
+
+# --- the public PDF (issue 16) -------------------------------------------------------------
+
+
+@dataclass
+class _Sent:
+    """A stand-in for an invitation in ``changes``: what an earlier copy printed."""
+
+    sent_state: dict | None
+
+
+def public_agenda(meeting):
+    """The public agenda items in reading order; an item below a non-public one goes
+    with it (as in the public minutes)."""
+
+    def walk(tree):
+        for item in tree:
+            if item.public:
+                yield item
+                yield from walk(item.child_items)
+
+    items = AgendaItem.objects.filter(meeting=meeting).prefetch_related("presenters")
+    return list(walk(build_agenda(list(items))))
+
+
+def public_document(meeting):
+    """The exchange document embedded in the public invitation: the public agenda
+    (titles, numbers, presenters), none of the draft's attendance (the replies), results,
+    declarations of interest or approvals."""
+    document = exchange.export_document(meeting, public_only=True)
+
+    def clean(item):
+        return {
+            "number": item["number"],
+            "title": item["title"],
+            "public": item["public"],
+            "presenters": item["presenters"],
+            "results": [],
+            "children": [clean(child) for child in item["children"]],
+        }
+
+    data = document["meeting"]
+    data["agenda"] = [clean(item) for item in data["agenda"]]
+    data["participants"] = []
+    data["approves_minutes_of"] = []
+    return document
+
+
+def render_public_pdf(meeting, invitation, sent=None, *, timeout=None):
+    """The public Einladung: (PDF bytes, the pks of the items printed, its state).
+
+    Public items only, no reply link; items that the last public copy (``sent``, its
+    state) did not print are marked „Nachtrag zur Tagesordnung“.
+    """
+    meeting = Meeting.objects.for_export().get(pk=meeting.pk)
+    items = public_agenda(meeting)
+    with translation.override("de"):
+        html = render_to_string(
+            TEMPLATE, pdf_context(meeting, invitation, items=items, sent=sent, public=True)
+        )
+    document = public_document(meeting)
+    data = pdf.write_pdf(html, exchange.dumps(document).encode("utf-8"), timeout=timeout)
+    return data, [item.pk for item in items], state_of(meeting, items)
+
+
+def store_public_pdf(meeting, invitation):
+    """Render the public invitation PDF of this sending and store it (the last one per
+    meeting: a new sending replaces the file), with its size, SHA-256 and SHA-512.
+
+    Returns the ``InvitationPdf``. Raises ``pdf.RenderError`` like ``render_pdf``; the
+    record and its file stay as they were then.
+    """
+    record = InvitationPdf.objects.filter(invitation=invitation).first()
+    data, items, state = render_public_pdf(
+        meeting, invitation, sent=record.state if record else None
+    )
+    name = f"einladung-{meeting.pk}-{meeting.date:%Y-%m-%d}-{invitation.sequence}.pdf"
+    old_name = record.file.name if record else None
+    if record is None:
+        record = InvitationPdf(invitation=invitation)
+    record.file.save(name, ContentFile(data), save=False)
+    record.size = len(data)
+    record.sha256 = hashlib.sha256(data).hexdigest()
+    record.sha512 = hashlib.sha512(data).hexdigest()
+    record.sequence = invitation.sequence
+    record.items = items
+    record.state = state
+    record.updated_at = timezone.now()
+    try:
+        record.save()
+    except Exception:
+        record.file.storage.delete(record.file.name)  # no file without its record
+        raise
+    if old_name and old_name != record.file.name:
+        try:
+            record.file.storage.delete(old_name)
+        except OSError:
+            logger.warning("The replaced invitation PDF %s could not be deleted", old_name)
+    return record
+
+
+def _store_public_pdf(meeting, invitation, kind):
+    """Store the public PDF of a sending (not of a reminder), once per SEQUENCE; a failed
+    render is logged and keeps no mail from going out."""
+    if not meeting.public:
+        return
+    record = InvitationPdf.objects.filter(invitation=invitation).only("sequence").first()
+    if record is not None and (kind == REMIND or record.sequence == invitation.sequence):
+        return
+    try:
+        store_public_pdf(meeting, invitation)
+    except Exception:
+        logger.exception("The public invitation PDF of meeting %s could not be stored", meeting.pk)
 
 
 # --- sending -------------------------------------------------------------------------------
@@ -585,6 +707,7 @@ def send_invitation_mails(meeting_pk, kind, sequence, letters, attempt=1):
     if kind != REMIND and invitation.sequence != sequence:
         Invitee.objects.filter(pk__in=pks).update(mail_queued_at=None)
         return 0
+    _store_public_pdf(meeting, invitation, kind)
     invitees = {i.pk: i for i in Invitee.objects.filter(pk__in=pks).select_related("person")}
     failed, sent = [], 0
     try:

@@ -4,8 +4,10 @@ One OParl ``Body`` stands for this installation; each published body of ours is 
 ``Organization`` (organizationType "Gremium"). ``Person`` objects are the people named
 in published minutes (name and function as printed there, nothing else), each with
 one ``Membership`` per body whose minutes name them. ``Meeting`` objects embed their
-``Location``, their public ``AgendaItem`` objects and, once confirmed, the archived
-public PDF as ``resultsProtocol`` (a ``File``). What is public at all is decided by
+``Location``, their public ``AgendaItem`` objects, the public invitation PDF as last
+sent as ``invitation`` and, once confirmed, the archived public PDF as
+``resultsProtocol`` (both ``File`` objects; the invitation's id ends in
+``file/invitation-<meeting>/``). What is public at all is decided by
 ``publication``; objects of a withdrawn body answer as deleted.
 
 Functions here build plain dicts; ``url(name, *args)`` (given by the view) makes the
@@ -337,6 +339,32 @@ def file(url, meeting, copy):
     return data
 
 
+INVITATION_PREFIX = "invitation-"
+
+
+def invitation_file(url, meeting, record):
+    """The public invitation PDF (``publication.invitation_pdf``) as an OParl File."""
+    address = url("oparl_object", "file", f"{INVITATION_PREFIX}{meeting.pk}")
+    if not meeting.body.published:
+        return tombstone("File", address, record.created_at, publication.changed_at(meeting))
+    return {
+        "id": address,
+        "type": _type("File"),
+        "name": f"Einladung (öffentliche Fassung): {meeting_name(meeting)}",
+        "fileName": record.file.name.rsplit("/", 1)[-1],
+        "mimeType": "application/pdf",
+        "date": timezone.localdate(record.updated_at).isoformat(),
+        "size": record.size,
+        "sha512Checksum": record.sha512,
+        "accessUrl": url("public_invitation_pdf", meeting.pk),
+        "downloadUrl": url("public_invitation_pdf", meeting.pk) + "?download=1",
+        "meeting": [url("oparl_object", "meeting", meeting.pk)],
+        "web": url("public_meeting", meeting.pk),
+        "created": stamp(record.created_at),
+        "modified": stamp(max(record.updated_at, publication.changed_at(meeting))),
+    }
+
+
 def meeting_name(meeting):
     number = f"{meeting.number}. Sitzung" if meeting.number else (meeting.title or "Sitzung")
     return f"{meeting.body.name}: {number} am {meeting.date:%d.%m.%Y}"
@@ -376,6 +404,9 @@ def meeting(url, item):
         data["end"] = stamp(_meeting_moment(item.date, item.end))
     if item.location:
         data["location"] = location(url, item)
+    invitation = publication.invitation_pdf(item)
+    if invitation is not None:
+        data["invitation"] = invitation_file(url, item, invitation)
     copy = publication.public_pdf(item)
     if copy is not None:
         data["resultsProtocol"] = file(url, item, copy)
@@ -638,6 +669,12 @@ def find(url, kind, key):
             if entry.pk == pk:
                 return agenda_item(url, item, entry, order)
         raise NotFound(key)
+    if kind == "file" and key.startswith(INVITATION_PREFIX):
+        item = _meeting_for(_int(key.removeprefix(INVITATION_PREFIX)))
+        record = publication.invitation_pdf(item)
+        if record is None:
+            raise NotFound(key)
+        return invitation_file(url, item, record)
     if kind == "file":
         pk = _int(key)
         copy = (

@@ -176,9 +176,10 @@ def body_state(body_pk):
         changed=Max("updated_at"),
         invited=Max("invitation__updated_at"),
         cancelled=Max("invitation__cancelled_at"),
+        stored=Max("invitation__public_pdf__updated_at"),
         count=models.Count("pk"),
     )
-    moments = [state.pop("invited"), state.pop("cancelled"), state["changed"]]
+    moments = [state.pop("invited"), state.pop("cancelled"), state.pop("stored"), state["changed"]]
     state["changed"] = max((moment for moment in moments if moment), default=None)
     return state
 

@@ -83,6 +83,7 @@ def _meeting_state(request, pk):
                 "body__published_changed_at",
                 "invitation__updated_at",
                 "invitation__cancelled_at",
+                "invitation__public_pdf__updated_at",
             )
         )
         if not found:
@@ -151,6 +152,7 @@ def public_body(request, body_pk):
     for meeting in upcoming:
         meeting.items = publication.public_items(meeting)
         meeting.cancelled = publication.is_cancelled(meeting)
+        meeting.invitation_pdf = publication.invitation_pdf(meeting)
     minutes = list(
         publication.confirmed_minutes()
         .filter(body=body)
@@ -189,6 +191,7 @@ def public_meeting(request, pk):
                 "meeting": meeting,
                 "items": publication.public_items(meeting),
                 "cancelled": publication.is_cancelled(meeting),
+                "invitation_pdf": publication.invitation_pdf(meeting),
             },
         )
     full = Meeting.objects.for_minutes().get(pk=pk)
