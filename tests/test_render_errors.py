@@ -1,23 +1,25 @@
 """A PDF render that fails or takes too long: a message, never a server error.
 
-The workflow renders the archival copies after the commit that confirms the minutes;
-when that render fails the minutes stay confirmed without them. Whoever reads an
-archival copy next (the download, verify_archive --repair, the exports) renders and
-stores them then.
+The workflow enqueues the archival copies after the commit that confirms the minutes
+(a task: at once in tests); when that render fails the minutes stay confirmed without
+them. The download then renders the PDF on the fly, unsealed, and stores nothing;
+verify_archive --repair and the exports render and store them.
 
 The triggers refuse deleting ArchivedPdf rows, so confirmed minutes without their
 copies are made the way they arise: the render fails during the confirmation.
 """
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from protokolle import pdf
+from protokolle import jobs, pdf
+from protokolle.management.commands import verify_archive
 from protokolle.models import ArchivedPdf
 
 from .conftest import row_counts
@@ -55,6 +57,13 @@ def unarchived(minutes, monkeypatch):
     assert meeting.is_confirmed
     assert not ArchivedPdf.objects.filter(meeting=meeting).exists()
     return meeting
+
+
+@pytest.fixture
+def an_hour_later(monkeypatch):
+    """verify_archive runs more than an hour after the confirmation: missing, not being made."""
+    later = timezone.now() + timedelta(hours=1, minutes=1)
+    monkeypatch.setattr(verify_archive.timezone, "now", lambda: later)
 
 
 @pytest.fixture
@@ -128,7 +137,7 @@ def test_the_public_version_that_cannot_be_rendered_leads_to_its_own_preview(
     )
 
 
-def test_the_download_renders_and_stores_the_copies_confirmed_minutes_lack(
+def test_the_download_renders_on_the_fly_until_the_worker_stored_the_copies(
     unarchived, reader, monkeypatch
 ):
     client = reader(unarchived)
@@ -137,7 +146,14 @@ def test_the_download_renders_and_stores_the_copies_confirmed_minutes_lack(
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
+    assert "-vorlaeufig.pdf" in response["Content-Disposition"]
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    assert stored_variants(unarchived) == set()  # the request archives nothing
+
+    jobs.archive_minutes.call(unarchived.pk)  # the worker
+
     assert stored_variants(unarchived) == {"members", "public"}
+    response = download(client, unarchived)
     copy = ArchivedPdf.objects.get(meeting=unarchived, variant="members")
     assert pdf.verify(copy) is None
     assert b"".join(response.streaming_content) == content(copy)
@@ -166,8 +182,21 @@ def test_confirmed_minutes_whose_copies_cannot_be_rendered_give_a_message(
 # --- verify_archive -------------------------------------------------------------------------
 
 
+def test_verify_archive_lists_copies_being_made_within_the_hour_as_no_problem(
+    unarchived, monkeypatch
+):
+    monkeypatch.setattr(pdf, "render_pdf", no_render)
+
+    out, err = run("verify_archive", "--repair")
+
+    assert f"being made: meeting {unarchived.pk}, " in out
+    assert "(members, public)" in out
+    assert "missing" not in err and "repaired" not in out
+    assert stored_variants(unarchived) == set()  # the worker's to make
+
+
 def test_verify_archive_reports_confirmed_minutes_without_their_copies_and_writes_nothing(
-    unarchived, minutes, monkeypatch
+    unarchived, minutes, monkeypatch, an_hour_later
 ):
     minutes(status="confirmed", number=9)  # archived as usual
     monkeypatch.setattr(pdf, "render_pdf", no_render)
@@ -182,7 +211,7 @@ def test_verify_archive_reports_confirmed_minutes_without_their_copies_and_write
     assert row_counts() == before
 
 
-def test_verify_archive_repair_renders_and_stores_the_missing_copies(unarchived):
+def test_verify_archive_repair_renders_and_stores_the_missing_copies(unarchived, an_hour_later):
     out, _err = run("verify_archive", "--repair")
 
     assert stored_variants(unarchived) == {"members", "public"}
@@ -197,7 +226,7 @@ def test_verify_archive_repair_renders_and_stores_the_missing_copies(unarchived)
 
 
 def test_verify_archive_repair_reports_a_render_that_fails_and_exits_non_zero(
-    unarchived, monkeypatch
+    unarchived, monkeypatch, an_hour_later
 ):
     monkeypatch.setattr(pdf, "write_pdf", timing_out)
 

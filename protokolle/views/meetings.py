@@ -129,6 +129,7 @@ def _detail_context(request, meeting, response_form=None, circulation_form=None)
     failed_item = _int(response_form.data.get("agenda_item")) if failed else None
     hit_words = (request.GET.get("hit") or "").strip()[:200]
     hit_item = _int(request.GET.get("top")) if hit_words else None
+    archived = list(meeting.archived_pdfs.all())
     return {
         **minutes,
         "actions": actions,
@@ -147,7 +148,10 @@ def _detail_context(request, meeting, response_form=None, circulation_form=None)
         "response_form": response_form,
         "circulation_form": circulation_form or CirculationForm(),
         "history": history.for_meeting(meeting),
-        "archived": list(meeting.archived_pdfs.all()),
+        "archived": archived,
+        # Confirmed, and the worker has not stored every archival copy yet.
+        "archive_pending": meeting.is_confirmed
+        and not {copy.variant for copy in archived} >= set(pdf.variants(meeting)),
         "confirmed_in": meeting.confirmations[0] if meeting.confirmations else None,
         "hit_words": hit_words,
         "hit_item": next((item for item in items if item.pk == hit_item), None),
@@ -254,32 +258,31 @@ def version_diff(request, pk, number):
 def minutes_pdf(request, pk):
     """The minutes as PDF: the stored archival copy once confirmed, rendered before.
 
-    Confirmed minutes whose archival copies are missing (their render failed after
-    the confirmation) get them rendered and stored now. A render that fails or takes
-    too long leads to the preview with its message, never to a server error.
+    Confirmed minutes whose archival copy the worker has not stored yet (protokolle/
+    jobs.py) are rendered now, unsealed, as "-vorlaeufig.pdf": the request never
+    archives (the read view says the copy is being made). A render that fails or
+    takes too long leads to the preview with its message, never to a server error.
     """
     meeting = get_meeting_for_user(request, Meeting.objects.for_minutes(), pk)
     variant = access.requested_variant(request, meeting)
+    suffix = "-entwurf.pdf"
     if meeting.is_confirmed:
-        try:
-            # The copies as stored now: the prefetched rows miss any rendered here.
-            copies = pdf.ensure_archived(meeting)
-        except pdf.RenderError as error:
-            return _not_rendered(request, meeting, variant, error)
-        copy = next((c for c in copies if c.variant == variant), None)
-        if copy is None or not copy.file.storage.exists(copy.file.name):
-            raise Http404(_("There is no archived PDF of these minutes in this version."))
-        return FileResponse(
-            copy.file.open("rb"),
-            content_type="application/pdf",
-            as_attachment=True,
-            filename=copy.file.name.rsplit("/", 1)[-1],
-        )
+        copy = next((c for c in meeting.archived_pdfs.all() if c.variant == variant), None)
+        if copy is not None:
+            if not copy.file.storage.exists(copy.file.name):
+                raise Http404(_("There is no archived PDF of these minutes in this version."))
+            return FileResponse(
+                copy.file.open("rb"),
+                content_type="application/pdf",
+                as_attachment=True,
+                filename=copy.file.name.rsplit("/", 1)[-1],
+            )
+        suffix = "-vorlaeufig.pdf"
     try:
         data = pdf.render_pdf(meeting, public_only=variant == ArchivedPdf.Variant.PUBLIC)
     except pdf.RenderError as error:
         return _not_rendered(request, meeting, variant, error)
-    name = pdf.filename(meeting, variant).replace(".pdf", "-entwurf.pdf")
+    name = pdf.filename(meeting, variant).replace(".pdf", suffix)
     return FileResponse(
         io.BytesIO(data), content_type="application/pdf", as_attachment=True, filename=name
     )

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from protokolle import pdf
 from protokolle.models import ArchivedPdf, Meeting
@@ -9,9 +12,19 @@ def _has(variant):
     return Exists(ArchivedPdf.objects.filter(meeting=OuterRef("pk"), variant=variant))
 
 
+# The worker stores the copies within minutes of the confirmation, retries included
+# (protokolle/jobs.py): until then they are being made, afterwards missing.
+BEING_MADE = timedelta(hours=1)
+
+
+def being_made(meeting, now):
+    """Confirmed less than ``BEING_MADE`` ago: the worker may still be at it."""
+    return meeting.confirmed_at is not None and now - meeting.confirmed_at < BEING_MADE
+
+
 def without_copies():
     """Confirmed meetings that lack an archival copy: the members' always, the public
-    one for public meetings. Their render failed after the confirmation."""
+    one for public meetings. The worker is still making them, or their render failed."""
     return (
         Meeting.objects.filter(status=Meeting.Status.CONFIRMED)
         .filter(
@@ -27,7 +40,8 @@ class Command(BaseCommand):
     help = (
         "Re-hash every archived PDF and check its seal and embedded attachments; report each "
         "one that is missing or changed, and confirmed minutes that lack their archival "
-        "copies (--repair renders those)."
+        "copies an hour after their confirmation (--repair renders those); copies the "
+        "worker is still making are listed as such."
     )
 
     def add_arguments(self, parser):
@@ -55,10 +69,19 @@ class Command(BaseCommand):
                 )
             elif options["verbosity"] > 1:
                 self.stdout.write(f"ok: {copy.file.name} {copy.sha256}")
-        lacking = failed = repaired = 0
+        lacking = failed = repaired = pending = 0
+        now = timezone.now()
         for meeting in list(without_copies()):  # few, and written to while walked
             stored = {copy.variant for copy in meeting.archived_pdfs.all()}
             absent = ", ".join(v for v in pdf.variants(meeting) if v not in stored)
+            if being_made(meeting, now):
+                pending += 1
+                self.stdout.write(
+                    f"being made: meeting {meeting.pk}, {meeting}: confirmed at "
+                    f"{timezone.localtime(meeting.confirmed_at):%d.%m.%Y %H:%M}, "
+                    f"the worker stores its archived PDF ({absent})"
+                )
+                continue
             what = f"meeting {meeting.pk}, {meeting}: confirmed without its archived PDF ({absent})"
             if not repair:
                 lacking += 1
@@ -90,6 +113,11 @@ class Command(BaseCommand):
         if failed:
             problems.append(
                 f"the archived PDFs of {failed} confirmed minutes could not be rendered"
+            )
+        if pending:
+            self.stdout.write(
+                f"the archived PDFs of {pending} minutes confirmed within the hour are being "
+                "made (is `manage.py db_worker` running?)"
             )
         if unsealed:
             self.stdout.write(
