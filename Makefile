@@ -14,12 +14,15 @@ TEST_PACKAGES := chromium
 # Without these WeasyPrint cannot run at all.
 REQUIRED ?= libpango-1.0-0 libpangoft2-1.0-0
 
-.PHONY: run serve test lint system-deps install clean
+.PHONY: run serve worker test lint system-deps install clean
 
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py demo_seal
 	$(PY) manage.py load_demo
+	@# The task worker (archival PDFs, e-mails) beside the development server; stopped with it.
+	$(PY) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST)
 
 # Production-like: gunicorn on PostgreSQL, DEBUG off. Needs DATABASE_URL=postgres://…,
@@ -32,8 +35,21 @@ serve: install
 	@test -n "$$DJANGO_SECRET_KEY" || { echo "set DJANGO_SECRET_KEY"; exit 1; }
 	DJANGO_DEBUG=false $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=false $(PY) manage.py collectstatic --no-input -v0
+	@# The task worker runs as a process of its own (`make worker`; more of them, on other
+	@# machines too, may share the database); here beside gunicorn, stopped with it.
+	@# --max-requests: each PDF render grows a worker's memory by about 1.3 MB per 100
+	@# outside Python's objects, so a worker is replaced after 500 requests; the jitter
+	@# keeps the workers from all restarting at once.
+	DJANGO_DEBUG=false $(PY) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	DJANGO_DEBUG=false $(VENV)/bin/gunicorn werkstatt.wsgi --preload --workers $(WORKERS) \
-	  --bind $(BIND) --timeout 120 --graceful-timeout 30 --access-logfile -
+	  --bind $(BIND) --timeout 120 --graceful-timeout 30 --access-logfile - \
+	  --max-requests 500 --max-requests-jitter 50
+
+# Only the task worker (archival PDFs, e-mails), e.g. on another machine sharing the
+# PostgreSQL database; the same settings as `make serve`.
+worker: install
+	DJANGO_DEBUG=false $(PY) manage.py db_worker
 
 test: install lint
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)" REQUIRED=""
