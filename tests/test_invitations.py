@@ -13,8 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from protokolle import invitations
-from protokolle.models import AgendaItem, Invitation, Invitee, Membership, Presenter
+from protokolle import invitations, pdf
+from protokolle.models import (
+    AgendaItem,
+    Invitation,
+    InvitationPdf,
+    Invitee,
+    Membership,
+    Presenter,
+)
 
 from .factories import BodyFactory, MeetingFactory, PersonFactory, user_in, writer_of
 
@@ -297,3 +304,76 @@ def test_the_start_page_shows_the_meeting_ahead_and_the_invitation_to_send(plann
     page = client.get(reverse("home")).content.decode()
     invite = reverse("protokolle:meeting_invite", args=[planned["meeting"].pk])
     assert 'id="h-upcoming"' in page and invite in page
+
+
+# --- the public invitation PDF (issue 16) -------------------------------------------------------
+
+
+def _stored(meeting):
+    record = InvitationPdf.objects.get(invitation__meeting=meeting)
+    with record.file.open("rb") as handle:
+        data = handle.read()
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
+    return record, data, text
+
+
+def test_sending_stores_the_public_invitation_pdf_with_public_items_only(
+    planned, client, django_capture_on_commit_callbacks
+):
+    import hashlib
+
+    meeting = planned["meeting"]
+    secret = AgendaItem.objects.create(
+        meeting=meeting, position=5, title="Personalsache Geheim", public=False
+    )
+    Presenter.objects.create(agenda_item=secret, name="Vera Verborgen", position=0)
+    send(client, planned, django_capture_on_commit_callbacks)
+    # The members' PDF has every item; the stored public one only the public ones.
+    members = " ".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(attachment(mail.outbox[0], ".pdf"))).pages
+    )
+    assert "Personalsache Geheim" in members
+    record, data, text = _stored(meeting)
+    assert record.size == len(data)
+    assert record.sha512 == hashlib.sha512(data).hexdigest()
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    assert record.sequence == 0 and record.updated_at
+    assert "Einladung" in text and "Haushalt 2027" in text and "Bernd Boldt" in text
+    assert "Personalsache" not in text and "Verborgen" not in text
+    assert "persönlichen Link" not in text
+    embedded = pdf.embedded_document(data).decode("utf-8")
+    assert "Haushalt 2027" in embedded
+    assert "Personalsache" not in embedded and "Verborgen" not in embedded
+
+    # A reply is in the draft's attendance, never in the public copy; a change replaces
+    # the copy (its file too) and marks the new public item as addendum.
+    boldt = Invitee.objects.get(meeting=meeting, person__name="Bernd Boldt")
+    invitations.reply(boldt, Invitee.Reply.DECLINE, reason="Krank geschrieben")
+    first = record.file.name
+    AgendaItem.objects.create(meeting=meeting, position=3, title="Dringlichkeitsantrag")
+    send(client, planned, django_capture_on_commit_callbacks)
+    record, data, text = _stored(meeting)
+    assert record.sequence == 1 and record.file.name != first
+    assert not record.file.storage.exists(first)
+    assert "Nachtrag zur Tagesordnung" in text and "Dringlichkeitsantrag" in text
+    embedded = pdf.embedded_document(data).decode("utf-8")
+    assert "Krank" not in embedded and '"excused"' not in embedded
+    assert InvitationPdf.objects.count() == 1
+
+    # The cancellation is stored too: the public learns the meeting is off.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("protokolle:meeting_invite", args=[meeting.pk]), {"action": "cancel"})
+    record, data, text = _stored(meeting)
+    assert record.sequence == 2 and "Abgesagt" in text
+
+
+def test_a_failed_render_of_the_public_copy_keeps_no_mail_from_going_out(
+    planned, client, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise pdf.RenderError("typesetting failed")
+
+    monkeypatch.setattr(invitations, "render_public_pdf", broken)
+    send(client, planned, django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 2
+    assert not InvitationPdf.objects.exists()

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pypdf import PdfReader
 
-from protokolle import pdf
+from protokolle import invitations, pdf
 from protokolle.models import AgendaItem, ArchivedPdf, Body, Invitation, Meeting, Result
 from tests.factories import BodyFactory, MeetingFactory, user_in
 
@@ -162,8 +162,15 @@ def make_published(minutes):
     future = timezone.localdate() + datetime.timedelta(days=10)
     upcoming = MeetingFactory(body=body, number=20, date=future, location="Rathaus Cottbus")
     AgendaItem.objects.create(meeting=upcoming, position=0, title="Haushalt 2027")
-    AgendaItem.objects.create(meeting=upcoming, position=1, title=SECRET_ITEM, public=False)
-    Invitation.objects.create(meeting=upcoming, sent_at=timezone.now(), updated_at=timezone.now())
+    secret = AgendaItem.objects.create(
+        meeting=upcoming, position=1, title=SECRET_ITEM, public=False
+    )
+    secret.presenters.create(name="Vera Verborgen", position=0)
+    invitation = Invitation.objects.create(
+        meeting=upcoming, sent_at=timezone.now(), updated_at=timezone.now()
+    )
+    # The public invitation PDF, stored as when the invitation went out.
+    invitations.store_public_pdf(upcoming, invitation)
     # Planned, but not invited yet: work in progress.
     preparing = MeetingFactory(body=body, number=21, title=PREPARING_TITLE, date=future)
     draft = MeetingFactory(body=body, number=9, title=DRAFT_TITLE, date=datetime.date(2024, 1, 5))
@@ -204,7 +211,7 @@ def _get(client, url, query=None, status=200):
 
 def crawl(client):
     """Every object reachable from the entry point: {id: object}, and the raw texts."""
-    seen, texts, lists = {}, [], set()
+    seen, texts, lists, files = {}, [], set(), {}
 
     def fetch(url):
         response = _get(client, url)
@@ -228,6 +235,8 @@ def crawl(client):
         if obj["type"].endswith("/Body"):
             for name in ("organization", "person", "meeting", "paper", "membership"):
                 walk_list(obj[name])
+        if obj["type"].endswith("/File") and not obj.get("deleted"):
+            files[obj["id"]] = download(client, obj)
 
     def walk_list(url):
         while url:
@@ -243,7 +252,34 @@ def crawl(client):
     validate(system)
     assert system["oparlVersion"] == "https://schema.oparl.org/1.1/"
     walk_list(system["body"])
+    for data in files.values():
+        texts.append(pdf_text(data))
+        texts.append(pdf.embedded_document(data).decode("utf-8"))
     return seen, "\n".join(texts)
+
+
+def download(client, file):
+    """A File's accessUrl and downloadUrl, anonymously: the same PDF, of the size and
+    SHA-512 the File names."""
+    import hashlib
+
+    client.logout()
+    found = []
+    for key in ("accessUrl", "downloadUrl"):
+        response = client.get(file[key])
+        assert response.status_code == 200, file[key]
+        assert response["Content-Type"] == "application/pdf"
+        data = b"".join(response.streaming_content)
+        assert data.startswith(b"%PDF")
+        assert len(data) == file["size"]
+        assert hashlib.sha512(data).hexdigest() == file["sha512Checksum"]
+        found.append(data)
+    assert found[0] == found[1]
+    return found[0]
+
+
+def pdf_text(data):
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_crawler_validates_everything_and_finds_nothing_that_is_not_public(client, published):
@@ -289,6 +325,15 @@ def test_crawler_validates_everything_and_finds_nothing_that_is_not_public(clien
     upcoming = meetings[next(u for u in meetings if u.endswith(f"/{published['upcoming'].pk}/"))]
     assert [item["name"] for item in upcoming["agendaItem"]] == ["Haushalt 2027"]
     assert "resultsProtocol" not in upcoming
+    # Its invitation: a File of the public version, downloaded above (no secret in it).
+    invitation = upcoming["invitation"]
+    assert invitation["id"].endswith(f"/file/invitation-{published['upcoming'].pk}/")
+    assert invitation["mimeType"] == "application/pdf" and invitation["date"]
+    assert invitation["id"] in seen
+    invitation_pdf = download(client, invitation)
+    text = " ".join(pdf_text(invitation_pdf).split())
+    assert "Einladung" in text and "Haushalt 2027" in text and "Rathaus Cottbus" in text
+    assert "Geheimsache" not in text and "Verborgen" not in text
 
 
 def test_meeting_carries_location_agenda_and_the_public_pdf(client, published):
@@ -490,3 +535,17 @@ def test_the_admin_has_the_publishing_switch(admin_client):
     body = BodyFactory(name="Schalterwerkstatt")
     page = admin_client.get(f"/admin/protokolle/body/{body.pk}/change/").content.decode()
     assert 'name="published"' in page
+
+
+def test_the_invitation_is_withheld_once_an_item_it_printed_is_no_longer_public(client, published):
+    """The stored invitation printed the public items of its day: should one of them be
+    made non-public later, neither OParl nor the public route serves the file."""
+    upcoming = published["upcoming"]
+    address = f"/oparl/v1/file/invitation-{upcoming.pk}/"
+    assert validate(_get(client, address).json())["size"] > 0
+    AgendaItem.objects.filter(meeting=upcoming, title="Haushalt 2027").update(public=False)
+    assert "invitation" not in _get(client, f"/oparl/v1/meeting/{upcoming.pk}/").json()
+    _get(client, address, status=404)
+    assert client.get(f"/public/meetings/{upcoming.pk}/invitation.pdf").status_code == 404
+    for key in ("invitation-x", f"invitation-{published['confirmed'].pk}", "invitation-"):
+        _get(client, f"/oparl/v1/file/{key}/", status=404)

@@ -279,3 +279,20 @@ def test_an_invited_and_then_cancelled_meeting_says_so(client, published):
     )
     statuses = {str(e["uid"]).split("@")[0]: str(e.get("status")) for e in calendar.walk("VEVENT")}
     assert statuses[f"meeting-{upcoming.pk}"] == "CANCELLED"
+
+
+def test_the_upcoming_meeting_links_its_public_invitation_pdf(client, published):
+    upcoming = published["upcoming"]
+    url = f"/public/meetings/{upcoming.pk}/invitation.pdf"
+    for page in (f"/public/{upcoming.body_id}/", f"/public/meetings/{upcoming.pk}/"):
+        assert url in _links(client.get(page).content.decode())
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    with upcoming.invitation.public_pdf.file.open("rb") as handle:
+        assert b"".join(response.streaming_content) == handle.read()
+    assert "attachment" in client.get(url + "?download=1")["Content-Disposition"]
+    # Only while the public sees the meeting: not once its body is no longer published.
+    body = published["body"]
+    body.published = False
+    body.save()
+    assert client.get(url).status_code == 404
