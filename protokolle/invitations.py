@@ -21,6 +21,11 @@ page with the reason and can be sent again.
 
 The replies become the attendance of the draft minutes (``apply_reply``): declined is
 „entschuldigt“, accepted is proposed „anwesend“, a stand-in appears as such.
+
+Each sending (not a reminder) of a public meeting also stores the public invitation PDF
+(``store_public_pdf``, issue 16): public items only, no reply link, an embedded document
+with the public agenda and no attendance or results; the last one per meeting, with its
+size, SHA-256 and SHA-512, for OParl's ``Meeting.invitation`` and the public pages.
 """
 
 import datetime
