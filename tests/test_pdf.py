@@ -179,6 +179,36 @@ def test_the_public_version_leaves_out_non_public_items(reference_document):
     ][4]["title"] == ("Information zu weiteren Projekten in der Bearbeitung")
 
 
+def laid_out_tables(meeting):
+    """(table width, width of the page's content area) of every table box on every page,
+    laid out in this process as the typesetting child does it."""
+    weasyprint, fonts, fetcher, stylesheet = pdf._weasyprint()
+    document = weasyprint.HTML(
+        string=pdf.render_html(meeting, for_pdf=True), base_url=pdf.BASE_URL, url_fetcher=fetcher
+    ).render(stylesheets=[stylesheet], font_config=fonts)
+    found = []
+    for page in document.pages:
+        root = page._page_box.children[0]
+        found += [
+            (box.border_width(), root.width)
+            for box in root.descendants()
+            if type(box).__name__ == "TableBox"
+        ]
+    return found
+
+
+def test_a_long_unbreakable_title_keeps_every_table_within_the_page(reference_document):
+    """Fixed table layout (minutes.css): the columns come from the first row, not from
+    measuring every cell's text (which is also what made the layout slow), so a word
+    that cannot break overflows its cell instead of pushing the table past the margin."""
+    reference_document["meeting"]["agenda"][1]["title"] = "1234567890" * 30
+    tables = laid_out_tables(imported(reference_document))
+
+    for width, page_width in tables:
+        assert width == pytest.approx(page_width)
+    assert len(tables) >= 3  # general, agenda, results
+
+
 def test_the_pdf_is_tagged_pdfa_3a_with_metadata_and_embedded_fonts(draft_pdf):
     with pikepdf.open(io.BytesIO(draft_pdf)) as document:
         meta = document.open_metadata()
