@@ -331,6 +331,9 @@ def run(runs, only_big):
             context_plain = browser.new_context(java_script_enabled=False, **options)
             for context in (context_js, context_plain):
                 context.add_cookies([session_cookie(writer, base)])
+                # A 60 x 5 save on a busy machine can take longer than Playwright's 30 s.
+                context.set_default_timeout(600_000)
+                context.set_default_navigation_timeout(600_000)
             version = browser.version
             for label, meeting in meetings.items():
                 rows = measure(
