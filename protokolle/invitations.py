@@ -383,19 +383,21 @@ def pdf_context(meeting, invitation=None, *, items=None, sent=None, public=False
     }
 
 
-def render_html(meeting, invitation=None):
+def render_html(meeting, invitation=None, *, previous=None):
     with translation.override("de"):
-        return render_to_string(TEMPLATE, pdf_context(meeting, invitation))
+        return render_to_string(TEMPLATE, pdf_context(meeting, invitation, sent=previous))
 
 
-def render_pdf(meeting, invitation=None, *, timeout=None):
+def render_pdf(meeting, invitation=None, *, timeout=None, previous=None):
     """The Einladung as PDF (the same typesetting as the minutes: fonts, static fetcher).
 
     The draft's exchange document is embedded, as in the minutes: the agenda it will
-    become. Raises ``pdf.RenderError`` (or its timeout) like ``pdf.render_pdf``.
+    become. ``previous``: what the invitation said before an update (its earlier
+    ``sent_state``), so that the update marks what changed („Nachtrag zur
+    Tagesordnung“). Raises ``pdf.RenderError`` (or its timeout) like ``pdf.render_pdf``.
     """
     meeting = Meeting.objects.for_export().get(pk=meeting.pk)
-    html = render_html(meeting, invitation)
+    html = render_html(meeting, invitation, previous=previous)
     document = exchange.export_document(meeting)
     return pdf.write_pdf(html, exchange.dumps(document).encode("utf-8"), timeout=timeout)
 
@@ -621,6 +623,7 @@ def send(meeting_pk, user, kind=SEND, *, confirm_short_notice=False, reply_by=No
         if invitation.cancelled_at:
             raise InvitationError(_("This meeting has been cancelled."))
         intended = plan(meeting, kind)
+        previous = None  # what an update changes: the state the last mail announced
         if kind == SEND:
             if intended.short_notice and not confirm_short_notice:
                 raise ShortNotice(
@@ -637,6 +640,8 @@ def send(meeting_pk, user, kind=SEND, *, confirm_short_notice=False, reply_by=No
                 invitation.sequence += 1
                 if reply_by:
                     invitation.reply_by = reply_by
+            if invitation.sent_state is not None and intended.update:
+                previous = invitation.sent_state
             if invitation.sent_state is None or intended.update:
                 invitation.sent_state = state_of(meeting)
         elif kind == REMIND:
@@ -663,7 +668,7 @@ def send(meeting_pk, user, kind=SEND, *, confirm_short_notice=False, reply_by=No
                 Invitee.objects.get_or_create(meeting=meeting, person=person)
         if letters:
             sequence = invitation.sequence
-            transaction.on_commit(lambda: _enqueue(meeting.pk, kind, sequence, letters))
+            transaction.on_commit(lambda: _enqueue(meeting.pk, kind, sequence, letters, previous))
     outcome = Outcome(
         kind=kind,
         update=intended.update,
@@ -682,10 +687,10 @@ def send(meeting_pk, user, kind=SEND, *, confirm_short_notice=False, reply_by=No
     return outcome
 
 
-def _enqueue(meeting_pk, kind, sequence, letters):
+def _enqueue(meeting_pk, kind, sequence, letters, previous=None):
     """Hand the mails to the background task; if even that fails, say so on each."""
     try:
-        send_invitation_mails.enqueue(meeting_pk, kind, sequence, letters)
+        send_invitation_mails.enqueue(meeting_pk, kind, sequence, letters, previous)
     except Exception as error:  # the task queue's table, the backend: nothing goes out
         logger.exception("Invitation mails for meeting %s could not be queued", meeting_pk)
         Invitee.objects.filter(pk__in=[pk for pk, _address in letters]).update(
@@ -694,7 +699,7 @@ def _enqueue(meeting_pk, kind, sequence, letters):
 
 
 @task()
-def send_invitation_mails(meeting_pk, kind, sequence, letters, attempt=1):
+def send_invitation_mails(meeting_pk, kind, sequence, letters, previous=None, attempt=1):
     """Mail ``letters`` (``[invitee pk, address]``) of one sending; a background task.
 
     Each reply token is made here, so that it exists in plain text only in its mail.
@@ -716,7 +721,7 @@ def send_invitation_mails(meeting_pk, kind, sequence, letters, attempt=1):
     invitees = {i.pk: i for i in Invitee.objects.filter(pk__in=pks).select_related("person")}
     failed, sent = [], 0
     try:
-        files = _attachments(meeting, invitation, kind)
+        files = _attachments(meeting, invitation, kind, previous)
         connection = get_connection(fail_silently=False)
         connection.open()
     except Exception as error:  # the render, the mail server: nothing was sent
@@ -764,7 +769,7 @@ def send_invitation_mails(meeting_pk, kind, sequence, letters, attempt=1):
     what = f"Invitation mail ({kind}) for {meeting} to {names}"
     retried = jobs._retry_or_report(
         send_invitation_mails,
-        (meeting_pk, kind, sequence, [letter for letter, _error in failed]),
+        (meeting_pk, kind, sequence, [letter for letter, _error in failed], previous),
         attempt,
         what,
         error,
@@ -787,7 +792,7 @@ def _with_agenda(meeting_pk):
     )
 
 
-def _attachments(meeting, invitation, kind):
+def _attachments(meeting, invitation, kind, previous=None):
     method = "CANCEL" if kind == CANCEL else "REQUEST"
     ics = calendar.invitation_ics(
         meeting, sequence=invitation.sequence, cancelled=kind == CANCEL, method=method
@@ -800,7 +805,8 @@ def _attachments(meeting, invitation, kind):
         )
     ]
     if kind != CANCEL:
-        files.append((pdf_filename(meeting), render_pdf(meeting, invitation), "application/pdf"))
+        data = render_pdf(meeting, invitation, previous=previous)
+        files.append((pdf_filename(meeting), data, "application/pdf"))
     return files
 
 

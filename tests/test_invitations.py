@@ -260,6 +260,12 @@ def test_a_change_is_sent_with_the_next_sequence_and_the_addendum_marked(
     ics = icalendar.Calendar.from_ical(attachment(mail.outbox[0], ".ics"))
     assert int(ics.walk("VEVENT")[0]["sequence"]) == 1
     assert str(ics.walk("VEVENT")[0]["location"]) == "Online"
+    # The update's own PDF marks the new item, not only the page before sending.
+    mailed = "".join(
+        page.extract_text()
+        for page in PdfReader(io.BytesIO(attachment(mail.outbox[0], ".pdf"))).pages
+    )
+    assert "Nachtrag zur Tagesordnung" in mailed and "Dringlichkeitsantrag" in mailed
     invitation.refresh_from_db()
     assert invitation.sequence == 1
     assert Invitee.objects.filter(meeting=meeting, sent_sequence=1).count() == 2
