@@ -629,13 +629,15 @@ def verify(copy):
 def _attachment_problems(copy, data):
     import json
 
+    stored = {os.path.basename(a.file.name): a for a in copy.meeting.attachments.all() if a.file}
+    if not stored:  # no attachment files: none to find embedded or in the storage
+        return []
     try:
         document = json.loads(embedded_document(data))
         embedded = embedded_files(data)
     except (exchange.DocumentError, ValueError) as exc:
         return [f"embedded data unreadable: {exc}"]
     problems = []
-    stored = {os.path.basename(a.file.name): a for a in copy.meeting.attachments.all() if a.file}
     for entry in document["meeting"].get("attachments", []):
         name, expected = entry.get("file"), entry.get("sha256")
         if not name or not expected:

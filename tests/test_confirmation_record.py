@@ -410,7 +410,7 @@ def test_a_file_that_is_not_what_the_document_says_stores_nothing(
     reference_document, unchanged_database, media_root, attachment, content, expected
 ):
     document = with_attachment(reference_document, **attachment)
-    with pytest.raises(DocumentError) as error:
+    with pytest.raises(DocumentError) as error, translation.override("en"):
         workflow.import_minutes(document, files={"3f2a.pdf": content})
     assert error.value.problems[0].startswith(expected), error.value.problems
     assert not list(Path(media_root).rglob("*.pdf"))

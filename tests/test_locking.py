@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 
-from protokolle import pdf, workflow
+from protokolle import pdf, seal, workflow
 from protokolle.models import Approval, ArchivedPdf, Body, Meeting, Membership
 
 from .factories import MembershipFactory, PersonFactory, UserFactory
@@ -62,6 +62,16 @@ def select_for_update_calls(monkeypatch):
     return calls
 
 
+def as_archival(fake_render):
+    """``fake_render(meeting, public_only=...)`` as ``pdf.render_archival``: unsealed bytes."""
+
+    def render_archival(meeting, variant):
+        data = fake_render(meeting, public_only=variant == ArchivedPdf.Variant.PUBLIC)
+        return seal.Sealed(data, "", None)
+
+    return render_archival
+
+
 @pytest.fixture
 def renders(monkeypatch):
     """Stand in for the typesetting; record how deep in transactions each render ran."""
@@ -78,7 +88,7 @@ def renders(monkeypatch):
         )
         return FAKE_PDF
 
-    monkeypatch.setattr(pdf, "render_pdf", fake_render)
+    monkeypatch.setattr(pdf, "render_archival", as_archival(fake_render))
     return seen
 
 
@@ -339,7 +349,7 @@ def test_while_the_pdfs_render_no_row_is_locked_and_nothing_is_in_a_transaction(
             other.join()
         return FAKE_PDF
 
-    monkeypatch.setattr(pdf, "render_pdf", fake_render)
+    monkeypatch.setattr(pdf, "render_archival", as_archival(fake_render))
 
     workflow.confirm(meeting.pk, writer)
 
@@ -367,7 +377,7 @@ def test_a_failed_render_leaves_the_minutes_confirmed_and_ensure_archived_catche
     def failing(*args, **kwargs):
         raise RuntimeError("the typesetting failed")
 
-    monkeypatch.setattr(pdf, "render_pdf", failing)
+    monkeypatch.setattr(pdf, "render_archival", as_archival(failing))
 
     workflow.confirm(meeting.pk, writer)
 
@@ -375,7 +385,7 @@ def test_a_failed_render_leaves_the_minutes_confirmed_and_ensure_archived_catche
     assert not ArchivedPdf.objects.filter(meeting=meeting).exists()
     assert "ensure_archived" in caplog.text
 
-    monkeypatch.setattr(pdf, "render_pdf", lambda *a, **k: FAKE_PDF)
+    monkeypatch.setattr(pdf, "render_archival", as_archival(lambda *a, **k: FAKE_PDF))
     copies = pdf.ensure_archived(Meeting.objects.for_minutes().get(pk=meeting.pk))
 
     assert sorted(c.variant for c in copies) == ["members", "public"]
@@ -388,7 +398,7 @@ def test_ensure_archived_renders_nothing_when_nothing_is_missing(
     workflow.circulate(meeting.pk, writer)
     workflow.confirm(meeting.pk, writer)
     loaded = Meeting.objects.for_minutes().get(pk=meeting.pk)
-    monkeypatch.setattr(pdf, "render_pdf", lambda *a, **k: pytest.fail("rendered again"))
+    monkeypatch.setattr(pdf, "render_archival", lambda *a, **k: pytest.fail("rendered again"))
 
     with django_assert_num_queries(0):
         copies = pdf.ensure_archived(loaded)
@@ -407,7 +417,8 @@ def test_ensure_archived_renders_only_the_missing_copy(meeting, writer, renders,
         patched.setattr(workflow, "_archive", lambda meeting: [])
         workflow.confirm(meeting.pk, writer)
     # As if the process stopped after the members' copy was stored.
-    pdf._store(Meeting.objects.get(pk=meeting.pk), ArchivedPdf.Variant.MEMBERS, FAKE_PDF)
+    members = seal.Sealed(FAKE_PDF, "", None)
+    pdf._store(Meeting.objects.get(pk=meeting.pk), ArchivedPdf.Variant.MEMBERS, members)
 
     copies = pdf.ensure_archived(Meeting.objects.for_minutes().get(pk=meeting.pk))
 
@@ -427,10 +438,11 @@ def test_two_archivers_at_once_store_one_row_per_variant_and_one_file(
 
     def render_while_another_stores(loaded, *, public_only=False, timeout=None):
         variant = ArchivedPdf.Variant.PUBLIC if public_only else ArchivedPdf.Variant.MEMBERS
-        winners[variant] = pdf._store(confirmed, variant, b"%PDF- the other process")
+        other = seal.Sealed(b"%PDF- the other process", "", None)
+        winners[variant] = pdf._store(confirmed, variant, other)
         return FAKE_PDF
 
-    monkeypatch.setattr(pdf, "render_pdf", render_while_another_stores)
+    monkeypatch.setattr(pdf, "render_archival", as_archival(render_while_another_stores))
 
     copies = pdf.archive(confirmed)
 

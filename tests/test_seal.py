@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -203,7 +204,7 @@ def test_demo_seal_command_says_what_it_made(settings, tmp_path, capsys):
 def test_a_wrong_password_is_a_clear_error(settings):
     settings.PDF_SEAL_PASSWORD = "falsch"
     seal._load.cache_clear()
-    with pytest.raises(seal.SealError, match="cannot be read"):
+    with pytest.raises(seal.SealError, match="cannot be read"), translation.override("en"):
         seal.signer()
     seal._load.cache_clear()
 
@@ -278,7 +279,8 @@ def test_an_attachment_changed_before_archiving_is_not_archived(minutes):
     loaded = Meeting.objects.for_minutes().get(pk=meeting.pk)
     assert loaded.is_confirmed
     with pytest.raises(pdf.RenderError, match="changed since it was uploaded"):
-        pdf.ensure_archived(loaded)
+        with translation.override("en"):
+            pdf.ensure_archived(loaded)
     assert not ArchivedPdf.objects.filter(meeting=meeting).exists()
 
 
