@@ -13,6 +13,7 @@ from django.db import models
 from django.forms.models import BaseModelFormSet, modelformset_factory
 from django.forms.renderers import Jinja2
 from django.utils.translation import gettext_lazy as _
+from markupsafe import escape
 
 from . import uploads, wording
 from .models import (
@@ -31,7 +32,82 @@ from .models import (
     Result,
 )
 
-JINJA2_RENDERER = Jinja2()
+
+def _attrs(attrs):
+    return "".join(
+        f" {name}" if value is True else f' {name}="{escape(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+def _input(widget):
+    value = widget["value"]
+    shown = "" if value is None else f' value="{escape(value)}"'
+    return (
+        f'<input type="{escape(widget["type"])}" name="{escape(widget["name"])}"'
+        f"{shown}{_attrs(widget['attrs'])}>"
+    )
+
+
+def _textarea(widget):
+    value = widget["value"]
+    return (
+        f'<textarea name="{escape(widget["name"])}"{_attrs(widget["attrs"])}>\n'
+        f"{escape(value) if value else ''}</textarea>"
+    )
+
+
+def _option(option):
+    return (
+        f'<option value="{escape(option["value"])}"{_attrs(option["attrs"])}>'
+        f"{escape(option['label'])}</option>"
+    )
+
+
+INPUT_TEMPLATES = ("text", "hidden", "number", "checkbox", "date", "time", "email", "url")
+WIDGETS_IN_PYTHON = {f"django/forms/widgets/{name}.html": _input for name in INPUT_TEMPLATES}
+WIDGETS_IN_PYTHON["django/forms/widgets/textarea.html"] = _textarea
+
+
+class FastWidgets(Jinja2):
+    """Django's Jinja2 widget templates, the common ones written out in Python.
+
+    The editor of 60 items x 5 results renders about 8,400 widgets; through the
+    template engine they cost half of the page's time. The functions above write
+    exactly what Django's Jinja2 templates write (the same escaping, markupsafe's),
+    and every other widget still goes through its template.
+    """
+
+    def render(self, template_name, context, request=None):
+        write = WIDGETS_IN_PYTHON.get(template_name)
+        if write is not None:
+            return write(context["widget"])
+        if template_name == "django/forms/widgets/select.html":
+            return self._select(context, request)
+        return super().render(template_name, context, request)
+
+    def _select(self, context, request):
+        widget = context["widget"]
+        html = [f'<select name="{escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                html.append(f'\n  <optgroup label="{escape(group_name)}">')
+            for option in options:
+                if option["template_name"] == "django/forms/widgets/select_option.html":
+                    html.append("\n  " + _option(option))
+                else:
+                    html.append(
+                        "\n  "
+                        + super().render(option["template_name"], {"widget": option}, request)
+                    )
+            if group_name:
+                html.append("\n  </optgroup>")
+        html.append("\n</select>")
+        return "".join(html)
+
+
+JINJA2_RENDERER = FastWidgets()
 MAX_LEVEL = 3
 VOTE_ERRORS = {
     "min_value": _("A vote count cannot be negative."),
