@@ -69,3 +69,37 @@ def test_a_refused_decision_still_keeps_the_saved_input(client, earlier, referen
     assert Meeting.objects.get(pk=earlier.pk).status == Meeting.Status.CIRCULATED
     errors = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
     assert errors and "nicht festgehalten" in errors[0]
+
+
+def test_the_editors_widgets_are_written_as_djangos_templates_write_them(minutes):
+    """The widgets written in Python (forms.FastWidgets) give Django's Jinja2 HTML."""
+    from django.forms.renderers import Jinja2
+
+    from protokolle import forms
+    from protokolle.editor import Editor
+
+    meeting = minutes()
+    result = meeting.agenda_items.first().results.first()
+    result.text = "Text mit <b>Zeichen</b> & \"Anführung\" 'einfach'"
+    result.save()
+    editor = Editor(meeting)
+    templates, compared = set(), 0
+    for formset in editor.formsets:
+        for form in formset.forms:
+            for field in form:
+                html = {}
+                for renderer in (Jinja2(), forms.JINJA2_RENDERER):
+                    form.renderer = renderer
+                    html[renderer] = str(field) + field.as_hidden()
+                assert len(set(html.values())) == 1, html
+                templates.add(field.field.widget.template_name)
+                compared += 1
+    assert compared > 100
+    # Every kind the editor renders in Python was compared.
+    assert set(forms.WIDGETS_IN_PYTHON) & templates >= {
+        "django/forms/widgets/text.html",
+        "django/forms/widgets/textarea.html",
+        "django/forms/widgets/checkbox.html",
+        "django/forms/widgets/number.html",
+    }
+    assert "django/forms/widgets/select.html" in templates
