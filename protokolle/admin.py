@@ -29,7 +29,7 @@ from django.utils.translation import ngettext
 
 from werkstatt.client_ip import client_ip
 
-from . import archive, immutability, pdf, uploads, workflow
+from . import archive, immutability, jobs, pdf, uploads, workflow
 from .forms import ConflictsOfInterestField
 from .models import (
     AgendaItem,
@@ -376,8 +376,15 @@ def _circulated(meeting, version):
             )
             % {"count": count, "error": notice.error}
         )
-    elif count:
-        parts.append(_("No e-mail has been sent yet."))
+    elif count:  # the mail task waits for the worker
+        parts.append(
+            ngettext(
+                "The e-mail to %(count)s member is being sent.",
+                "The e-mails to %(count)s members are being sent.",
+                count,
+            )
+            % {"count": count}
+        )
     if not count:
         parts.append(_("No member was notified by e-mail."))
     if notice.without_address:
@@ -402,6 +409,11 @@ def _confirmed_now(meeting, confirmed):
         return messages.SUCCESS, _(
             "%(meeting)s: confirmed; the PDF is archived and the minutes can be found in the "
             "search."
+        ) % {"meeting": meeting}
+    if jobs.in_background():  # the worker makes the copies; administrators hear of failures
+        return messages.SUCCESS, _(
+            "%(meeting)s: confirmed and can be found in the search; the archival copy is "
+            "being made."
         ) % {"meeting": meeting}
     return messages.WARNING, _(
         "%(meeting)s: confirmed and can be found in the search, but the archived PDF could not "

@@ -77,6 +77,15 @@ def report(what, error, attempts):
 # --- archival PDFs ---------------------------------------------------------------------
 
 
+def in_background():
+    """True when tasks wait for a worker (the database backend), False when they run
+    at once in the caller (the immediate backend of the tests)."""
+    from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+    from django_tasks.backends.immediate import ImmediateBackend
+
+    return not isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], ImmediateBackend)
+
+
 def archive_later(meeting_pk):
     """Enqueue the archival PDFs of just confirmed minutes; call after the commit."""
     return archive_minutes.enqueue(meeting_pk)

@@ -543,3 +543,20 @@ def test_no_buttons_for_a_minute_taker_who_may_only_view_meetings_in_the_admin(c
 
     assert client.get(change_page(meeting)).status_code == 200
     assert buttons(client, meeting) == []
+
+
+def test_with_a_worker_confirming_says_the_archival_copy_is_being_made(
+    admin_client, minutes, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    meeting = minutes(status="circulated", alone=True)
+    admin_client.cookies["django_language"] = "en"
+
+    response = run_action(admin_client, "confirm", meeting)
+
+    meeting.refresh_from_db()
+    assert meeting.status == Meeting.Status.CONFIRMED
+    [(level, text)] = shown(response)
+    assert level == "success"
+    assert "the archival copy is being made" in text
+    assert "could not be rendered" not in text

@@ -184,8 +184,15 @@ def circulation_message(number, notice, again=False):
             )
             % {"count": count, "error": notice.error}
         )
-    elif count:
-        parts.append(_("No e-mail has been sent yet."))
+    elif count:  # the mail task waits for the worker
+        parts.append(
+            ngettext(
+                "The e-mail to %(count)s member is being sent.",
+                "The e-mails to %(count)s members are being sent.",
+                count,
+            )
+            % {"count": count}
+        )
     if not count:
         parts.append(_("No member was notified by e-mail."))
     if notice.without_address:
