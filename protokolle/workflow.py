@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import exchange, jobs, search, versions, wording
+from . import exchange, jobs, seal, search, versions, wording
 from .access import can_write, membership_of
 from .models import AgendaItem, Approval, Meeting, MinutesVersion, Response, Result
 
@@ -494,8 +494,13 @@ def _confirm(meeting, by_circulation=False, deciding=None, recorded=None):
     imported document states (``exchange.read``): it is kept exactly instead.
 
     The caller enqueues the PDFs with ``_archive`` once its transaction is over:
-    a worker renders them (seconds) while nobody waits.
+    a worker renders them (seconds) while nobody waits. Without a seal certificate
+    (DEBUG off, none configured) nothing is confirmed: the archive would stay unsealed.
     """
+    try:
+        seal.require()
+    except seal.SealError as error:
+        raise WorkflowError(str(error)) from error
     meeting.status = Meeting.Status.CONFIRMED
     meeting.confirmed_at = timezone.now()
     if recorded is not None:

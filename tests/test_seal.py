@@ -1,5 +1,6 @@
 """The archival PDF proves itself: sealed (PAdES, pyHanko), with its attachments embedded."""
 
+import datetime
 import hashlib
 import io
 import json
@@ -162,7 +163,7 @@ def test_verify_archive_names_a_file_with_a_changed_byte(members_copy, capsys):
     assert members_copy.file.name in capsys.readouterr().err
 
 
-def test_without_a_certificate_and_debug_off_confirming_stores_no_unsealed_archive(
+def test_without_a_certificate_and_debug_off_confirming_is_refused_naming_the_setting(
     minutes, settings
 ):
     settings.DEBUG = False
@@ -171,9 +172,27 @@ def test_without_a_certificate_and_debug_off_confirming_stores_no_unsealed_archi
 
     with pytest.raises(pdf.RenderError, match="DJANGO_PDF_SEAL_PKCS12"):
         pdf.render_archival(Meeting.objects.for_minutes().get(pk=meeting.pk), "members")
-    workflow.confirm(meeting.pk, writer_of(meeting.body))
+    with pytest.raises(workflow.WorkflowError, match="DJANGO_PDF_SEAL_PKCS12"):
+        workflow.confirm(meeting.pk, writer_of(meeting.body))
 
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.CIRCULATED
     assert not ArchivedPdf.objects.filter(meeting=meeting).exists()
+
+
+def test_without_a_certificate_close_circulations_names_the_setting(minutes, settings):
+    meeting = minutes(status="circulated", alone=True)
+    Meeting.objects.filter(pk=meeting.pk).update(circulation_deadline=datetime.date(2022, 4, 1))
+    settings.DEBUG = False
+    settings.PDF_SEAL_PKCS12 = ""
+
+    with pytest.raises(CommandError, match="DJANGO_PDF_SEAL_PKCS12"):
+        call_command("close_circulations")
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.CIRCULATED
+
+    settings.PDF_SEAL_PKCS12 = str(seal.make_demo_seal(settings.MEDIA_ROOT / "s.p12"))
+    settings.PDF_SEAL_PASSWORD = "demo"
+    call_command("close_circulations")
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.CONFIRMED
 
 
 def test_with_debug_on_the_demo_seal_is_made_and_used(minutes, settings, tmp_path, caplog):

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from protokolle import workflow
 
@@ -10,7 +10,10 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        confirmed, objected = workflow.close_circulations()
+        try:
+            confirmed, objected = workflow.close_circulations()
+        except workflow.WorkflowError as error:  # e.g. no seal certificate configured
+            raise CommandError(str(error)) from error
         for meeting in confirmed:
             self.stdout.write(f"confirmed: {meeting} (id {meeting.pk})")
         for meeting in objected:

@@ -31,6 +31,8 @@ class Command(BaseCommand):
                 files = pdf.embedded_files(data)
                 data = pdf.embedded_document(data)
             meeting = workflow.import_minutes(exchange.parse(data), files=files)
+        except workflow.WorkflowError as error:
+            raise CommandError(f"{file}: {error}; nothing imported") from error
         except exchange.DocumentError as error:
             for problem in error.problems:
                 self.stderr.write(problem)
