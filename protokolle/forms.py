@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import BaseModelFormSet, modelformset_factory
 from django.forms.renderers import Jinja2
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from markupsafe import escape
 
@@ -455,6 +456,60 @@ class ItemKeyMixin(forms.Form):
     item_key = forms.CharField(widget=forms.HiddenInput, max_length=20)
 
 
+FIELD_HTML = (
+    '\n<div class="{}{}">\n'
+    '  <label for="{}" class="form-label small mb-0{}">{}</label>\n'
+    "  {}\n"
+    "  {}\n"
+    "  {}\n"
+    "</div>\n"
+)
+
+
+def field_html(field, label=None, hide_label=False, wrapper="mb-2", hide_help=False):
+    """One hand-rendered field as templates/includes/field.html writes it: label,
+    widget, help text, errors. Written in Python for the rows the editor repeats
+    hundreds of times (an include costs more than the widget)."""
+    errors = field.errors
+    help_text = ""
+    if field.help_text:
+        help_text = format_html(
+            '<div class="form-text small mt-0{}" id="{}_helptext">{}</div>',
+            " visually-hidden" if hide_help else "",
+            field.auto_id,
+            field.help_text,
+        )
+    error_text = ""
+    if errors:
+        error_text = format_html(
+            '<div class="invalid-feedback d-block" id="{}_error">{}</div>',
+            field.auto_id,
+            format_html_join(" ", "{}", ((error,) for error in errors)),
+        )
+    return format_html(
+        FIELD_HTML,
+        wrapper,
+        " has-error" if errors else "",
+        field.id_for_label,
+        " visually-hidden" if hide_label else "",
+        label or field.label,
+        field,
+        help_text,
+        error_text,
+    )
+
+
+class FieldsHtml:
+    """``form.html.<name>`` in a template: the field as ``field_html`` writes it, with
+    the options of the form's ``layout``."""
+
+    def __init__(self, form):
+        self.form = form
+
+    def __getitem__(self, name):
+        return field_html(self.form[name], **self.form.layout.get(name, {}))
+
+
 class RowForm(TrackedForm):
     """A formset row, rendered by hand in the editor's template."""
 
@@ -462,9 +517,16 @@ class RowForm(TrackedForm):
     # templates render them several times faster than its own template engine.
     default_renderer = JINJA2_RENDERER
 
+    # Options of ``field_html`` per field, for ``form.html``.
+    layout = {}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _bootstrap_classes(self)
+
+    @property
+    def html(self):
+        return FieldsHtml(self)
 
     def _get_validation_exclusions(self):
         # Django checks each CheckConstraint of each row with a query of its own
@@ -594,6 +656,20 @@ class AgendaItemForm(RowForm):
 
 
 class PresenterForm(ItemKeyMixin, RowForm):
+    layout = {
+        "name": {"label": _("Presenter"), "hide_label": True, "wrapper": "presenter-name"},
+        "organisation": {
+            "label": _("Organisation of the presenter"),
+            "hide_label": True,
+            "wrapper": "presenter-org",
+        },
+        "function": {
+            "label": _("Function of the presenter"),
+            "hide_label": True,
+            "wrapper": "presenter-function",
+        },
+    }
+
     class Meta:
         model = Presenter
         fields = ["name", "organisation", "function"]
@@ -618,6 +694,16 @@ def vote_count(label):
 
 
 class ResultForm(ItemKeyMixin, RowForm):
+    layout = {
+        "kind": {"label": _("Kind"), "hide_label": True, "wrapper": "result-kind"},
+        "text": {"label": _("Result text"), "hide_label": True, "wrapper": "result-text"},
+        "vote_yes": {"wrapper": "vote-count"},
+        "vote_no": {"wrapper": "vote-count"},
+        "vote_abstain": {"wrapper": "vote-count"},
+        "vote_text": {"wrapper": "vote-text", "hide_help": True},
+        "responsible": {"wrapper": "task-who"},
+        "due": {"label": _("due by"), "wrapper": "task-due"},
+    }
     vote_yes = vote_count(_("yes"))
     vote_no = vote_count(_("no"))
     vote_abstain = vote_count(_("abstentions"))

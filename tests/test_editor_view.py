@@ -103,3 +103,28 @@ def test_the_editors_widgets_are_written_as_djangos_templates_write_them(minutes
         "django/forms/widgets/number.html",
     }
     assert "django/forms/widgets/select.html" in templates
+
+
+def test_rows_write_their_fields_as_the_field_template_does(minutes):
+    """``form.html.<name>`` (forms.field_html) gives templates/includes/field.html's HTML,
+    with help text and errors."""
+    from django.template.loader import render_to_string
+
+    from protokolle import forms
+
+    form = forms.ResultForm(
+        data={"r-kind": "decision", "r-text": "<b>Text</b>", "r-vote_yes": "-1"},
+        prefix="r",
+    )
+    assert form.errors
+    checked = 0
+    for formclass_form in (form, forms.PresenterForm(prefix="p")):
+        for name, options in formclass_form.layout.items():
+            expected = render_to_string(
+                "includes/field.html", {"field": formclass_form[name], **options}
+            )
+            assert str(formclass_form.html[name]) == expected, name
+            checked += 1
+    assert checked == 11
+    assert "has-error" in str(form.html["vote_yes"])
+    assert "_helptext" in str(form.html["vote_text"])
