@@ -90,6 +90,7 @@ EXPECTED = {
     "protokolle:public_calendar": ("get", dict.fromkeys(ROLES, 404)),
     "protokolle:public_meeting": ("get", dict.fromkeys(ROLES, 404)),
     "protokolle:public_minutes_pdf": ("get", dict.fromkeys(ROLES, 404)),
+    "protokolle:public_invitation_pdf": ("get", dict.fromkeys(ROLES, 404)),
     "protokolle:oparl_system": ("get", dict.fromkeys(ROLES, 200)),
     "protokolle:oparl_bodies": ("get", dict.fromkeys(ROLES, 200)),
     "protokolle:oparl_body": ("get", dict.fromkeys(ROLES, 200)),
