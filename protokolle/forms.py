@@ -626,6 +626,14 @@ class ConflictsOfInterestField(forms.Field):
 
 
 class AgendaItemForm(RowForm):
+    layout = {
+        "title": {"label": _("Title"), "hide_label": True, "wrapper": "mb-0"},
+        "number": {"label": _("Fixed number"), "wrapper": "mb-1 item-fixed-number"},
+        "start": {"wrapper": "mb-1 item-start"},
+        "conflicts_of_interest": {"wrapper": "mb-1 item-conflicts"},
+        "order": {"wrapper": "mb-1"},
+        "level": {"wrapper": "mb-1"},
+    }
     order = forms.IntegerField(label=_("Order"), min_value=0, initial=0)
     level = forms.IntegerField(label=_("Level"), min_value=0, max_value=MAX_LEVEL, initial=0)
 

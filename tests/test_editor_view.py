@@ -118,13 +118,14 @@ def test_rows_write_their_fields_as_the_field_template_does(minutes):
     )
     assert form.errors
     checked = 0
-    for formclass_form in (form, forms.PresenterForm(prefix="p")):
+    others = (forms.PresenterForm(prefix="p"), forms.AgendaItemForm(prefix="i"))
+    for formclass_form in (form, *others):
         for name, options in formclass_form.layout.items():
             expected = render_to_string(
                 "includes/field.html", {"field": formclass_form[name], **options}
             )
             assert str(formclass_form.html[name]) == expected, name
             checked += 1
-    assert checked == 11
+    assert checked == 17
     assert "has-error" in str(form.html["vote_yes"])
     assert "_helptext" in str(form.html["vote_text"])
