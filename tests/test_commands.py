@@ -1,3 +1,4 @@
+import datetime
 import io
 import json
 import os
@@ -136,7 +137,7 @@ def test_export_minutes_of_confirmed_minutes_whose_copies_cannot_be_rendered_fai
 def test_load_demo_loads_minutes_members_and_users():
     out, _err = run("load_demo")
 
-    meeting = Meeting.objects.get()
+    meeting = Meeting.objects.get(number=8)
     assert (meeting.body.name, meeting.number) == ("Werkstatt", 8)
     assert meeting.chair_person.name == "Sven Guntermann"
     roles = dict(Membership.objects.values_list("person__name", "role"))
@@ -240,3 +241,18 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
     result = manage("check", env={"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": ""})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@override_settings(DEBUG=True)
+def test_load_demo_plans_the_next_meeting_to_invite_to():
+    from protokolle import invitations
+
+    out, _err = run("load_demo")
+
+    planned = Meeting.objects.get(number=9)
+    assert planned.status == Meeting.Status.DRAFT
+    assert planned.date > datetime.date.today()
+    assert invitations.can_invite(planned)
+    assert not invitations.is_short_notice(planned)
+    assert [item.title for item in planned.agenda_items.order_by("position")][-1] == "Sonstiges"
+    assert f"/meetings/{planned.pk}/invite/" in out

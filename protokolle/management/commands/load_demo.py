@@ -1,13 +1,15 @@
+import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from protokolle import exchange, workflow
-from protokolle.models import Meeting, Membership, Person, Presenter
+from protokolle.models import AgendaItem, Meeting, Membership, Person, Presenter
 
 DEMO_DOCUMENT = (
     Path(exchange.__file__).resolve().parent / "demo" / "ergebnisprotokoll-2022-03-21.json"
@@ -71,7 +73,12 @@ class Command(BaseCommand):
             people = self.load_members(meeting.body)
             self.link_snapshots(meeting, people)
             self.load_users(people)
+            planned = self.load_planned(meeting)
         self.stdout.write(f"Demo minutes: {meeting} (id {meeting.pk})")
+        self.stdout.write(
+            f"Planned meeting: {planned} (id {planned.pk}); send its invitation at "
+            f"/meetings/{planned.pk}/invite/ (the mails appear on this console)"
+        )
         self.stdout.write(
             "Public pages: /public/ and OParl: /oparl/v1/ (the Werkstatt is published)"
         )
@@ -86,6 +93,43 @@ class Command(BaseCommand):
             body__name=document["body"]["name"], number=document["meeting"]["number"]
         ).first()
         return existing or workflow.import_minutes(document)
+
+    def load_planned(self, minutes):
+        """The Werkstatt's next meeting, three weeks ahead: invitations, replies and the
+        calendar entry can be tried on it, and after it its draft is the skeleton of
+        the minutes."""
+        body = minutes.body
+        existing = Meeting.objects.filter(body=body, number=minutes.number + 1).first()
+        if existing:
+            return existing
+        planned = Meeting.objects.create(
+            body=body,
+            number=minutes.number + 1,
+            date=timezone.localdate() + datetime.timedelta(days=21),
+            start=datetime.time(10, 0),
+            end=datetime.time(12, 0),
+            location="Online",
+            chair_name=minutes.chair_name,
+            chair_function=minutes.chair_function,
+            chair_person=minutes.chair_person,
+            minute_taker_name=minutes.minute_taker_name,
+            minute_taker_function=minutes.minute_taker_function,
+            minute_taker_person=minutes.minute_taker_person,
+        )
+        agenda = [
+            (
+                f"Begrüßung und Bestätigung des Protokolls der {minutes.number}. Sitzung",
+                minutes.chair_name,
+                minutes.chair_function,
+            ),
+            ("Bericht aus den Projekten der Werkstatt", "Dr. Elena Herzog", "Projektmanagerin"),
+            ("Sonstiges", None, None),
+        ]
+        for position, (title, name, function) in enumerate(agenda, start=1):
+            item = AgendaItem.objects.create(meeting=planned, position=position, title=title)
+            if name:
+                Presenter.objects.create(agenda_item=item, name=name, function=function)
+        return planned
 
     def load_quorum_rule(self, body):
         """The default rule (more than half), with where a body's rules would state it."""
