@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1:8000
+# Test processes (pytest-xdist): one per core; TEST_WORKERS=0 runs the suite in one.
+TEST_WORKERS ?= auto
 
 # Debian packages: Pango for WeasyPrint, HarfBuzz subsetting (about 2.6 times
 # faster PDF rendering than the fontTools fallback), DejaVu fonts for the PDF.
@@ -55,7 +57,7 @@ test: install lint
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)" REQUIRED=""
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(VENV)/bin/ruff check .
