@@ -16,7 +16,7 @@ from django.utils import translation
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
@@ -78,8 +78,12 @@ def test_the_archived_pdf_carries_an_intact_seal_over_the_whole_file(members_cop
     data = stored_bytes(members_copy)
     reader = PdfFileReader(io.BytesIO(data))
     (signature,) = reader.embedded_signatures
-    status = validate_pdf_signature(
-        signature, ValidationContext(trust_roots=[signature.signer_cert], allow_fetching=False)
+    # pyHanko's async API through seal._run: Playwright's loop may run in this thread.
+    status = seal._run(
+        lambda: async_validate_pdf_signature(
+            signature,
+            ValidationContext(trust_roots=[signature.signer_cert], allow_fetching=False),
+        )
     )
 
     assert status.intact and status.valid
@@ -362,6 +366,7 @@ def test_an_archival_pdf_brings_its_attachment_files_into_a_fresh_database(
 def test_sealing_works_where_an_event_loop_runs():
     """Playwright's sync API and ASGI servers run a loop in the thread that seals."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     data = pdf.write_pdf("<html lang=de><title>T</title><p>Text</p>", b"{}")
 
@@ -369,4 +374,7 @@ def test_sealing_works_where_an_event_loop_runs():
         sealed = seal.seal(data)
         return seal.verify(sealed.data).problem
 
-    assert asyncio.run(inside_a_loop()) is None
+    # A thread of its own, which runs this loop: another test's loop (Playwright's) may
+    # already run in the test's thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, inside_a_loop()).result() is None
