@@ -2,6 +2,7 @@
 conditional requests, a fixed number of queries, the ICS calendar and the Atom feed."""
 
 import datetime
+import io
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -11,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from pypdf import PdfReader
 
 from protokolle.models import AgendaItem, Body, Invitation, Meeting, Result
 from tests.factories import BodyFactory, MeetingFactory, user_in
@@ -44,9 +46,24 @@ def _links(html):
 
 
 def _text(response):
-    if hasattr(response, "streaming_content"):
-        return b"".join(response.streaming_content).decode("latin-1")
-    return response.content.decode("utf-8")
+    """What a reader gets: a page's text, or a PDF's printed text and embedded files.
+
+    A PDF's raw bytes are compressed (a secret inside would not show) and random
+    enough to look like an address now and then, so they are read, not searched."""
+    data = (
+        b"".join(response.streaming_content)
+        if hasattr(response, "streaming_content")
+        else response.content
+    )
+    if not response["Content-Type"].startswith("application/pdf"):
+        return data.decode("utf-8")
+    reader = PdfReader(io.BytesIO(data))
+    embedded = [
+        content.decode("utf-8", "replace")
+        for contents in reader.attachments.values()
+        for content in contents
+    ]
+    return "\n".join([*(page.extract_text() for page in reader.pages), *embedded])
 
 
 def test_every_public_url_is_anonymous_and_shows_nothing_that_is_not_public(client, published):
