@@ -103,6 +103,21 @@ def _installation_moments():
     return first, latest or first
 
 
+CONTACT = (
+    ("contactEmail", "OPARL_CONTACT_EMAIL"),
+    ("contactName", "OPARL_CONTACT_NAME"),
+    ("website", "OPARL_WEBSITE"),
+)
+
+
+def _with_contact(data):
+    """``data`` with the operator's contact from the settings, where given (System, Body)."""
+    for key, name in CONTACT:
+        if value := _setting(name):
+            data[key] = value
+    return data
+
+
 def system(url):
     first, latest = _installation_moments()
     data = {
@@ -115,14 +130,7 @@ def system(url):
         "created": stamp(first),
         "modified": stamp(latest),
     }
-    for key, name in (
-        ("contactEmail", "OPARL_CONTACT_EMAIL"),
-        ("contactName", "OPARL_CONTACT_NAME"),
-        ("website", "OPARL_WEBSITE"),
-    ):
-        if value := _setting(name):
-            data[key] = value
-    return data
+    return _with_contact(data)
 
 
 def body(url):
@@ -143,14 +151,7 @@ def body(url):
         "created": stamp(first),
         "modified": stamp(latest),
     }
-    for key, name in (
-        ("contactEmail", "OPARL_CONTACT_EMAIL"),
-        ("contactName", "OPARL_CONTACT_NAME"),
-        ("website", "OPARL_WEBSITE"),
-    ):
-        if value := _setting(name):
-            data[key] = value
-    return data
+    return _with_contact(data)
 
 
 # --- Organization ------------------------------------------------------------------------
