@@ -496,7 +496,8 @@ def test_the_preview_shows_the_minutes_as_the_pdf_has_them(client, draft, member
     loaded = Meeting.objects.for_minutes().get(pk=draft.pk)
     printed = sections(pdf.render_html(loaded, for_pdf=True))
     assert len(printed) >= 3  # general, agenda, results (and attendance, when taken)
-    assert sections(html) == printed
+    # The same markup; the PDF's drops the template's indentation (without_layout_whitespace).
+    assert [pdf.without_layout_whitespace(section) for section in sections(html)] == printed
 
 
 def test_the_pdf_document_stands_alone(draft):
@@ -608,3 +609,32 @@ def test_the_signature_block_is_never_split_from_the_closing_line(reference_docu
     assert_in_order(second, SIGNATURES)
     assert squeeze(SIGNATURES[0]) not in first  # the chair's name is in the table above
     assert_in_order(pages(fits)[0], SIGNATURES)
+
+
+def test_layout_whitespace_goes_but_word_spaces_stay():
+    html = (
+        '<li class="result">\n  <span class="kind">Beschluss:</span> <span class="result-text">'
+        "a <em>b</em> <strong>c</strong></span>\n  <p>v</p>\n</li>\n"
+        '<li> <span class="kind">X:</span> <div class="result-text"><p>1</p>\n<p>2</p></div>\n</li>'
+    )
+    assert pdf.without_layout_whitespace(html) == (
+        '<li class="result"><span class="kind">Beschluss:</span> <span class="result-text">'
+        "a <em>b</em> <strong>c</strong></span>\n  <p>v</p></li>"
+        '<li><span class="kind">X:</span> <div class="result-text"><p>1</p><p>2</p></div></li>'
+    )
+
+
+def test_a_one_paragraph_result_is_a_span_and_more_keep_their_blocks():
+    from protokolle.templatetags.minutes import result_text
+
+    assert result_text("Die *Werkstatt* nimmt\nden Bericht zur Kenntnis.") == (
+        '<span class="result-text">Die <em>Werkstatt</em> nimmt\nden Bericht zur Kenntnis.</span>'
+    )
+    two = result_text("Erster Absatz.\n\nZweiter Absatz.")
+    assert two.startswith('<div class="result-text"><p>Erster Absatz.</p>')
+    assert "<p>Zweiter Absatz.</p>" in two
+    listed = result_text("- eins\n- zwei")
+    assert listed.startswith('<div class="result-text"><ul>')
+    assert result_text("<script>x</script>") == (
+        '<span class="result-text">&lt;script&gt;x&lt;/script&gt;</span>'
+    )

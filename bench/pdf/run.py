@@ -54,6 +54,9 @@ def setup_django(workdir):
     """Django on a fresh SQLite database and media folder inside ``workdir``."""
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "werkstatt.settings"
+    # Confirming queues the archival copy as a background task; here it is made at once,
+    # so that section 2 finds the stored copy.
+    os.environ["DJANGO_TASKS_BACKEND"] = "django_tasks.backends.immediate.ImmediateBackend"
     sys.path.insert(0, str(ROOT))
     # WhiteNoise warns that collectstatic has not run; the PDF does not need it.
     warnings.filterwarnings("ignore", "No directory at", UserWarning)
