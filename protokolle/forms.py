@@ -5,6 +5,8 @@ so that a save applies only what this writer changed and can tell an edit
 conflict from a change made by someone else (see ``editor.save_editor``).
 """
 
+import copy
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Layout, Row
 from django import forms
@@ -12,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import BaseModelFormSet, modelformset_factory
 from django.forms.renderers import Jinja2
+from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from markupsafe import escape
@@ -136,23 +140,23 @@ DATE_AND_TIME_WIDGETS = {
 }
 
 
-def _use_html5_widgets(form):
-    for field in form.fields.values():
+def _use_html5_widgets(fields):
+    for field in fields.values():
         for field_class, widget_class in DATE_AND_TIME_WIDGETS.items():
             if isinstance(field, field_class) and not isinstance(field.widget, forms.HiddenInput):
                 field.widget = widget_class(attrs=field.widget.attrs)
 
 
-def _bootstrap_classes(form):
+def _bootstrap_classes(form_class, fields):
     """Bootstrap classes for fields rendered by hand (the formset rows)."""
-    for field in form.fields.values():
+    for field in fields.values():
         widget = field.widget
         if isinstance(widget, forms.HiddenInput):
             css = ""
         elif isinstance(widget, forms.RadioSelect):
             # Each radio is rendered by hand; the class belongs on the inputs, never
             # on the group's container (that made most choices unclickable).
-            css = "btn-check" if getattr(form, "radio_buttons", False) else "form-check-input"
+            css = "btn-check" if getattr(form_class, "radio_buttons", False) else "form-check-input"
         elif isinstance(widget, forms.CheckboxInput):
             css = "form-check-input"
         elif isinstance(widget, forms.Select):
@@ -168,8 +172,14 @@ class TrackedForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _use_html5_widgets(self)
-        for field in self.fields.values():
+        if not isinstance(self.base_fields, PreparedFields):
+            self.prepare_fields(self.fields)
+
+    @classmethod
+    def prepare_fields(cls, fields):
+        """Set up the fields of one form (``fields``: its copies of them)."""
+        _use_html5_widgets(fields)
+        for field in fields.values():
             field.show_hidden_initial = True
 
     def loaded_value(self, name):
@@ -364,7 +374,7 @@ class NewMeetingForm(forms.ModelForm):
     def __init__(self, *args, body, **kwargs):
         self.body = body
         super().__init__(*args, **kwargs)
-        _use_html5_widgets(self)
+        _use_html5_widgets(self.fields)
         self.instance.body = body
         for name in ("chair_name", "minute_taker_name"):
             self.fields[name].widget.attrs["list"] = "member-names"
@@ -510,6 +520,70 @@ class FieldsHtml:
         return field_html(self.form[name], **self.form.layout.get(name, {}))
 
 
+class PreparedFields(dict):
+    """The fields of a row form class, prepared once per class and language.
+
+    A page of 60 items x 5 results builds about 400 row forms. For each, Django's
+    BaseForm deep-copies the class's fields (``copy.deepcopy`` of each field and widget,
+    through ``copy``'s generic reduce protocol), and the form then swapped widgets, added
+    classes and resolved each lazy label and help text again at every render. Here that
+    is done once: ``of`` prepares the class's fields for the active language
+    (``prepare_fields``; labels, help texts and attributes as plain strings), and the
+    copy for each form is what ``Field.__deepcopy__`` and ``Widget.__deepcopy__``
+    make: a field of its own with its own widget, ``attrs``, error messages and
+    validators. Fields and widgets with a copy of their own (choices, querysets) are
+    copied by it.
+    """
+
+    _made = {}
+
+    @classmethod
+    def of(cls, form_class):
+        key = (form_class, translation.get_language())
+        prepared = cls._made.get(key)
+        if prepared is None:
+            fields = copy.deepcopy(form_class.base_fields)
+            form_class.prepare_fields(fields)
+            for field in fields.values():
+                _resolve_lazy_text(field)
+            prepared = cls._made[key] = cls(fields)
+        return prepared
+
+    def __deepcopy__(self, memo):
+        return {name: _copy_field(field, memo) for name, field in self.items()}
+
+
+def _resolve_lazy_text(field):
+    for name in ("label", "help_text"):
+        if isinstance(getattr(field, name), Promise):
+            setattr(field, name, str(getattr(field, name)))
+    field.widget.attrs = {
+        name: str(value) if isinstance(value, Promise) else value
+        for name, value in field.widget.attrs.items()
+    }
+
+
+def _shallow_copy(instance):
+    copied = object.__new__(type(instance))
+    copied.__dict__.update(instance.__dict__)
+    return copied
+
+
+def _copy_field(field, memo):
+    if type(field).__deepcopy__ is not forms.Field.__deepcopy__:
+        return copy.deepcopy(field, memo)
+    copied = _shallow_copy(field)
+    widget = field.widget
+    if type(widget).__deepcopy__ is forms.Widget.__deepcopy__:
+        copied.widget = _shallow_copy(widget)
+        copied.widget.attrs = widget.attrs.copy()
+    else:
+        copied.widget = copy.deepcopy(widget, memo)
+    copied.error_messages = field.error_messages.copy()
+    copied.validators = field.validators[:]
+    return copied
+
+
 class RowForm(TrackedForm):
     """A formset row, rendered by hand in the editor's template."""
 
@@ -521,8 +595,15 @@ class RowForm(TrackedForm):
     layout = {}
 
     def __init__(self, *args, **kwargs):
+        # The class's fields as prepare_fields leaves them, made once per language;
+        # Django's BaseForm copies them for this form (see PreparedFields).
+        self.base_fields = PreparedFields.of(type(self))
         super().__init__(*args, **kwargs)
-        _bootstrap_classes(self)
+
+    @classmethod
+    def prepare_fields(cls, fields):
+        super().prepare_fields(fields)
+        _bootstrap_classes(cls, fields)
 
     @property
     def html(self):
@@ -683,15 +764,16 @@ class PresenterForm(ItemKeyMixin, RowForm):
         fields = ["name", "organisation", "function"]
         widgets = {"name": forms.TextInput(attrs={"list": "person-names", "autocomplete": "off"})}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    @classmethod
+    def prepare_fields(cls, fields):
+        super().prepare_fields(fields)
         placeholders = {
             "name": _("Presenter"),
             "organisation": _("Organisation"),
             "function": _("Function"),
         }
         for name, text in placeholders.items():
-            self.fields[name].widget.attrs["placeholder"] = text
+            fields[name].widget.attrs["placeholder"] = text
 
 
 def vote_count(label):
@@ -731,11 +813,12 @@ class ResultForm(ItemKeyMixin, RowForm):
         ]
         widgets = {"text": forms.Textarea(attrs={"rows": 2, "class": "auto-grow"})}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    @classmethod
+    def prepare_fields(cls, fields):
+        super().prepare_fields(fields)
         for name in ("vote_yes", "vote_no", "vote_abstain"):
-            self.fields[name].widget.attrs["min"] = 0
-            self.fields[name].widget.attrs["inputmode"] = "numeric"
+            fields[name].widget.attrs["min"] = 0
+            fields[name].widget.attrs["inputmode"] = "numeric"
 
     def clean(self):
         cleaned = super().clean()
@@ -934,4 +1017,4 @@ class ApprovalForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _bootstrap_classes(self)
+        _bootstrap_classes(type(self), self.fields)
