@@ -443,7 +443,7 @@ class Editor:
             if field is None:
                 continue
             value = field.hidden_widget().format_value(field.prepare_value(getattr(instance, name)))
-            self.data[form[name].html_initial_name] = "" if value is None else value
+            form.set_loaded(self.data, name, value)
 
     # --- saving -------------------------------------------------------------------------
 

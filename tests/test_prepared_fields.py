@@ -1,9 +1,18 @@
-"""The row forms' fields are prepared once per class and language (forms.PreparedFields);
-each form must still get fields of its own."""
+"""The row forms' fields are prepared once per class and language (forms.PreparedFields),
+each form must still get fields of its own; a row posts its values as loaded in one input.
+"""
 
+import json
+
+import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from protokolle import forms
+from protokolle.models import Result
+
+from .factories import writer_of
+from .html_forms import form_data
 
 
 def test_each_row_form_has_fields_and_widgets_of_its_own():
@@ -28,7 +37,8 @@ def test_fields_are_prepared_as_before_classes_dates_and_loaded_values():
     assert form.fields["kind"].widget.attrs["class"] == "form-select form-select-sm"
     assert form.fields["due"].widget.input_type == "date"
     assert form.fields["vote_yes"].widget.attrs["inputmode"] == "numeric"
-    assert all(field.show_hidden_initial for field in form.fields.values())
+    # Values as loaded go in one input per row (loaded_input), not one per field.
+    assert not any(field.show_hidden_initial for field in form.fields.values())
     # Not prepared twice: the classes are not repeated.
     assert forms.ResultForm().fields["text"].widget.attrs["class"].count("form-control ") == 1
 
@@ -40,3 +50,90 @@ def test_labels_follow_the_language_of_the_request():
         english = forms.PresenterForm().fields["name"].widget.attrs["placeholder"]
     assert english == "Presenter"
     assert german != english
+
+
+def loaded_of(data, prefix):
+    return json.loads(data[f"{prefix}-loaded"])
+
+
+@pytest.fixture
+def editor_page(client, minutes):
+    meeting = minutes()
+    client.force_login(writer_of(meeting.body))
+    url = reverse("protokolle:meeting_edit", args=[meeting.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    return meeting, url, form_data(response.content)
+
+
+def result_prefix(data, text):
+    names = [n for n, v in data.items() if n.startswith("results-") and v == text]
+    assert len(names) == 1, names
+    return names[0].rsplit("-", 1)[0]
+
+
+@pytest.mark.django_db
+def test_each_row_posts_its_values_as_loaded_in_one_input(editor_page):
+    meeting, _url, data = editor_page
+    result = Result.objects.filter(agenda_item__meeting=meeting).order_by("pk").first()
+    prefix = result_prefix(data, result.text)
+    loaded = loaded_of(data, prefix)
+    assert loaded["text"] == result.text
+    assert loaded["kind"] == result.kind
+    assert loaded["item_key"] == str(result.agenda_item_id)
+    assert not [name for name in data if name.startswith("initial-results-")]
+
+
+@pytest.mark.django_db
+def test_a_row_changed_meanwhile_is_a_conflict_and_an_unchanged_one_is_not(client, editor_page):
+    meeting, url, data = editor_page
+    first, second = dict(data), dict(data)
+    results = Result.objects.filter(agenda_item__meeting=meeting).order_by("pk")
+    changed, untouched = results[0], results[1]
+    prefix = result_prefix(data, changed.text)
+    first[f"{prefix}-text"] = "Fassung A"
+    assert client.post(url, first).status_code == 302
+
+    # The other writer changed a different field of the same row: no conflict.
+    second[f"{prefix}-responsible"] = "Geschäftsstelle"
+    assert client.post(url, second).status_code == 302
+    changed.refresh_from_db()
+    assert (changed.text, changed.responsible) == ("Fassung A", "Geschäftsstelle")
+
+    # The same field, from the page as loaded before Fassung A: a conflict, nothing saved.
+    second[f"{prefix}-text"] = "Fassung B"
+    response = client.post(url, second)
+    assert response.status_code == 409
+    changed.refresh_from_db()
+    assert changed.text == "Fassung A"
+    untouched_before = untouched.text
+    untouched.refresh_from_db()
+    assert untouched.text == untouched_before
+
+    # The page shown again counts Fassung A as seen: saving again keeps Fassung B.
+    again = form_data(response.content)
+    assert loaded_of(again, prefix)["text"] == "Fassung A"
+    assert client.post(url, again).status_code == 302
+    changed.refresh_from_db()
+    assert changed.text == "Fassung B"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("loaded", ["not json", "[1, 2]", '{"text": 5}', ""])
+def test_a_broken_loaded_input_is_asked_about_and_loses_nothing(client, editor_page, loaded):
+    """Without the values as loaded, a typed change may overwrite someone else's: the
+    page asks (a conflict, the input kept), and the next save takes the input."""
+    meeting, url, data = editor_page
+    result = Result.objects.filter(agenda_item__meeting=meeting).order_by("pk").first()
+    before = result.text
+    prefix = result_prefix(data, result.text)
+    data[f"{prefix}-loaded"] = loaded
+    data[f"{prefix}-text"] = "Neu getippt"
+    response = client.post(url, data)
+    assert response.status_code == 409
+    assert "Neu getippt" in response.content.decode()
+    result.refresh_from_db()
+    assert result.text == before
+    assert client.post(url, form_data(response.content)).status_code == 302
+    result.refresh_from_db()
+    assert result.text == "Neu getippt"
