@@ -767,7 +767,7 @@ def send_invitation_mails(meeting_pk, kind, sequence, letters, previous=None, at
     names = ", ".join(invitees[letter[0]].person.name for letter, _error in failed)
     error = jobs.MailNotSent(str(failed[0][1]) or failed[0][1].__class__.__name__)
     what = f"Invitation mail ({kind}) for {meeting} to {names}"
-    retried = jobs._retry_or_report(
+    retried = jobs.retry_or_report(
         send_invitation_mails,
         (meeting_pk, kind, sequence, [letter for letter, _error in failed], previous),
         attempt,

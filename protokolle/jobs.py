@@ -45,7 +45,7 @@ def retry_delay(attempt):
     return timedelta(minutes=4 ** (attempt - 1))
 
 
-def _retry_or_report(task_, args, attempt, what, error):
+def retry_or_report(task_, args, attempt, what, error):
     """Enqueue ``task_`` again after a pause, or report that ``what`` failed for good.
 
     Returns True when it was enqueued again.
@@ -108,7 +108,7 @@ def archive_minutes(meeting_pk, attempt=1):
     except Exception as error:
         logger.exception("Archival PDFs of meeting %s failed", meeting_pk)
         what = f"The archival PDFs of meeting {meeting_pk} ({meeting})"
-        _retry_or_report(archive_minutes, (meeting_pk,), attempt, what, error)
+        retry_or_report(archive_minutes, (meeting_pk,), attempt, what, error)
         raise
     return sorted(copy.variant for copy in copies)
 
@@ -182,5 +182,5 @@ def send_mails(messages, attempt=1):
     error = MailNotSent(failed[0][1])
     logger.error("E-mail to %s failed: %s", addresses, failed[0][1])
     what = f"E-mail “{failed[0][0][0]}” to {addresses}"
-    _retry_or_report(send_mails, ([message for message, _ in failed],), attempt, what, error)
+    retry_or_report(send_mails, ([message for message, _ in failed],), attempt, what, error)
     raise error
