@@ -25,7 +25,6 @@ from django.http import FileResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from werkstatt.client_ip import client_ip
 
@@ -352,45 +351,9 @@ def _circulated(meeting, version):
         return messages.SUCCESS, _(
             "%(meeting)s: version %(number)s is circulated and thereby confirmed."
         ) % values
-    level = messages.SUCCESS
-    parts = [_("%(meeting)s: circulated as version %(number)s.") % values]
-    count = len(notice.recipients)
-    if notice.sent:
-        parts.append(
-            ngettext(
-                "%(count)s member was notified by e-mail.",
-                "%(count)s members were notified by e-mail.",
-                count,
-            )
-            % {"count": count}
-        )
-    elif notice.error:
-        level = messages.WARNING
-        parts.append(
-            ngettext(
-                "The e-mail to %(count)s member could not be sent (%(error)s); please tell "
-                "them yourself.",
-                "The e-mails to %(count)s members could not be sent (%(error)s); please tell "
-                "them yourself.",
-                count,
-            )
-            % {"count": count, "error": notice.error}
-        )
-    elif count:  # the mail task waits for the worker
-        parts.append(
-            ngettext(
-                "The e-mail to %(count)s member is being sent.",
-                "The e-mails to %(count)s members are being sent.",
-                count,
-            )
-            % {"count": count}
-        )
-    if not count:
-        parts.append(_("No member was notified by e-mail."))
-    if notice.without_address:
-        names = ", ".join(person.name for person in notice.without_address)
-        parts.append(_("Without an e-mail address and not notified: %(names)s.") % {"names": names})
-    return level, " ".join(str(part) for part in parts)
+    failed, sentences = notice.sentences()
+    text = " ".join([_("%(meeting)s: circulated as version %(number)s.") % values, *sentences])
+    return (messages.WARNING if failed else messages.SUCCESS), text
 
 
 def _reopened(meeting, _result):

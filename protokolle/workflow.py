@@ -28,6 +28,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from . import exchange, jobs, seal, search, versions, wording
 from .access import can_write, membership_of
@@ -103,6 +104,49 @@ class Notice:
     sent: bool = False
     error: str = ""
     number: int | None = None
+
+    def sentences(self, failed_hint=""):
+        """What became of the mail, in sentences for a message: who was told, who is
+        being told, who not and why. ``failed_hint`` follows a failure (what the user
+        can do). Returns (failed, sentences)."""
+        count = len(self.recipients)
+        parts = []
+        if self.sent:
+            parts.append(
+                ngettext(
+                    "%(count)s member was notified by e-mail.",
+                    "%(count)s members were notified by e-mail.",
+                    count,
+                )
+                % {"count": count}
+            )
+        elif self.error:
+            parts.append(
+                ngettext(
+                    "The e-mail to %(count)s member could not be sent (%(error)s).",
+                    "The e-mails to %(count)s members could not be sent (%(error)s).",
+                    count,
+                )
+                % {"count": count, "error": self.error}
+            )
+            parts.append(failed_hint or _("Please tell them yourself."))
+        elif count:  # the mail task waits for the worker
+            parts.append(
+                ngettext(
+                    "The e-mail to %(count)s member is being sent.",
+                    "The e-mails to %(count)s members are being sent.",
+                    count,
+                )
+                % {"count": count}
+            )
+        if not count:
+            parts.append(_("No member was notified by e-mail."))
+        if self.without_address:
+            names = ", ".join(person.name for person in self.without_address)
+            parts.append(
+                _("Without an e-mail address and not notified: %(names)s.") % {"names": names}
+            )
+        return bool(self.error) and not self.sent, [str(part) for part in parts]
 
 
 def notice_for(meeting):

@@ -138,10 +138,6 @@ def meeting_notify(request, pk):
     return redirect("protokolle:meeting_detail", pk=meeting.pk)
 
 
-def _names(people):
-    return ", ".join(person.name for person in people)
-
-
 def circulation_message(number, notice, again=False):
     """What circulating did, or sending its mail again, truthfully: who was told, who not, why.
 
@@ -153,51 +149,20 @@ def circulation_message(number, notice, again=False):
         return messages.SUCCESS, _(
             "The corrected minutes are circulated (version %(number)s) and thereby confirmed."
         ) % {"number": number}
-    count = len(notice.recipients)
-    level = messages.SUCCESS
+    failed, sentences = notice.sentences(
+        ngettext(
+            "You can send it again with the button “Send the notification again”, or tell "
+            "them yourself.",
+            "You can send them again with the button “Send the notification again”, or tell "
+            "them yourself.",
+            len(notice.recipients),
+        )
+    )
     if not again:
         parts = [_("The minutes are circulated (version %(number)s).") % {"number": number}]
     elif notice.sent:
         parts = [_("The notification of version %(number)s was sent again.") % {"number": number}]
     else:
         parts = []
-        level = messages.WARNING
-    if notice.sent:
-        parts.append(
-            ngettext(
-                "%(count)s member was notified by e-mail.",
-                "%(count)s members were notified by e-mail.",
-                count,
-            )
-            % {"count": count}
-        )
-    elif notice.error:
-        level = messages.WARNING
-        parts.append(
-            ngettext(
-                "The e-mail to %(count)s member could not be sent (%(error)s). You can send "
-                "it again with the button “Send the notification again”, or tell them yourself.",
-                "The e-mails to %(count)s members could not be sent (%(error)s). You can send "
-                "them again with the button “Send the notification again”, or tell them "
-                "yourself.",
-                count,
-            )
-            % {"count": count, "error": notice.error}
-        )
-    elif count:  # the mail task waits for the worker
-        parts.append(
-            ngettext(
-                "The e-mail to %(count)s member is being sent.",
-                "The e-mails to %(count)s members are being sent.",
-                count,
-            )
-            % {"count": count}
-        )
-    if not count:
-        parts.append(_("No member was notified by e-mail."))
-    if notice.without_address:
-        parts.append(
-            _("Without an e-mail address and not notified: %(names)s.")
-            % {"names": _names(notice.without_address)}
-        )
-    return level, " ".join(parts)
+    level = messages.WARNING if failed or (again and not notice.sent) else messages.SUCCESS
+    return level, " ".join([*parts, *sentences])
