@@ -203,6 +203,15 @@ class Changes:
     def __bool__(self):
         return self.time or self.place or self.agenda
 
+    def words(self):
+        """What changed, in words for a sentence: „Termin oder Uhrzeit“, „Ort“, …"""
+        words = [
+            (self.time, _("date or time")),
+            (self.place, _("place")),
+            (self.agenda, _("agenda")),
+        ]
+        return [word for changed, word in words if changed]
+
 
 def changes(invitation, state):
     if invitation is None or not invitation.sent_state:

@@ -383,3 +383,33 @@ def test_a_failed_render_of_the_public_copy_keeps_no_mail_from_going_out(
     send(client, planned, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 2
     assert not InvitationPdf.objects.exists()
+
+
+def test_the_editor_offers_to_send_a_change_once_the_invitation_went_out(
+    planned, client, django_capture_on_commit_callbacks
+):
+    meeting = planned["meeting"]
+    edit = reverse("protokolle:meeting_edit", args=[meeting.pk])
+    invite = reverse("protokolle:meeting_invite", args=[meeting.pk])
+    client.force_login(planned["writer"])
+    # The pages are German, the request's language.
+    assert 'id="invitation-changed"' not in client.get(edit).content.decode()  # not sent
+    send(client, planned, django_capture_on_commit_callbacks)
+    assert 'id="invitation-changed"' not in client.get(edit).content.decode()  # unchanged
+
+    meeting.location = "Online"
+    meeting.save()
+    AgendaItem.objects.create(meeting=meeting, position=2, title="Dringlichkeitsantrag")
+    page = client.get(edit).content.decode()
+    notice = re.search(r'<div [^>]*id="invitation-changed".*?</div>', page, re.S)[0]
+    assert "Geändert, seit die Einladung versandt wurde: Ort, Tagesordnung." in notice
+    assert "Uhrzeit" not in notice
+    assert f'href="{invite}"' in notice
+
+    send(client, planned, django_capture_on_commit_callbacks)  # the change is sent
+    assert 'id="invitation-changed"' not in client.get(edit).content.decode()
+
+    # Once the meeting has ended, an invitation is of no use: no notice.
+    meeting.date = timezone.localdate() - datetime.timedelta(days=1)
+    meeting.save()
+    assert 'id="invitation-changed"' not in client.get(edit).content.decode()

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from werkstatt.client_ip import client_ip
 
-from .. import drafting, workflow
+from .. import drafting, invitations, workflow
 from ..access import (
     can_write,
     get_meeting_for_user,
@@ -19,6 +19,8 @@ from ..forms import ApprovalForm
 from ..models import (
     Approval,
     Meeting,
+    build_agenda,
+    flatten_agenda,
 )
 
 
@@ -80,9 +82,23 @@ def meeting_edit(request, pk):
             ),
             "approval_outcomes": Approval.Outcome.choices,
             "closing_title": drafting.STANDING_LAST_ITEM,
+            "invitation_changes": _invitation_changes(meeting, editor),
         },
         status=status,
     )
+
+
+def _invitation_changes(meeting, editor):
+    """What of date, time, place and agenda changed as saved since the invitation went
+    out, while the change can still be sent: the writer is told where the change is made.
+    Words for the editor's notice, or an empty list."""
+    if not invitations.can_invite(meeting):
+        return []
+    invitation = invitations.invitation_of(meeting)
+    if invitation is None or not invitation.sent_state:
+        return []
+    items = list(flatten_agenda(build_agenda(editor.items)))  # as saved: loaded by the editor
+    return invitations.changes(invitation, invitations.state_of(meeting, items)).words()
 
 
 def _record_approval(request, meeting, form, invalid_message):
