@@ -24,7 +24,6 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.db.models import FileField, QuerySet, signals
 from django.db.models.deletion import Collector
-from django.forms.models import modelformset_factory
 from django.utils.encoding import smart_str
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -186,16 +185,11 @@ class Editor:
         listed = {p.name for p in participants}
         extra = self._unlisted_members(listed)
         extra.append({"status": Participant.Status.GUEST})
-        participant_formset = modelformset_factory(
-            Participant,
-            form=forms.ParticipantForm,
-            formset=forms.EditorFormSet,
-            extra=len(extra),
-            can_delete=True,
-        )
-        return participant_formset(
+        participant_formset = forms.ParticipantFormSet(
             *args, prefix="participants", queryset=participants, initial=extra
         )
+        participant_formset.extra = len(extra)
+        return participant_formset
 
     def _unlisted_members(self, listed):
         """Initial rows for the members on the meeting's date whose name is not listed."""

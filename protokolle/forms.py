@@ -8,6 +8,7 @@ conflict from a change made by someone else (see ``editor.save_editor``).
 
 import copy
 import json
+import weakref
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Layout, Row
@@ -545,18 +546,21 @@ class PreparedFields(dict):
     copied by it.
     """
 
-    _made = {}
+    # Form class -> {language: prepared fields}. Weak keys: a form class made at run
+    # time (modelform_factory) takes its prepared fields with it when it goes.
+    _made = weakref.WeakKeyDictionary()
 
     @classmethod
     def of(cls, form_class):
-        key = (form_class, translation.get_language())
-        prepared = cls._made.get(key)
+        language = translation.get_language()
+        by_language = cls._made.setdefault(form_class, {})
+        prepared = by_language.get(language)
         if prepared is None:
             fields = copy.deepcopy(form_class.base_fields)
             form_class.prepare_fields(fields)
             for field in fields.values():
                 _resolve_lazy_text(field)
-            prepared = cls._made[key] = cls(fields)
+            prepared = by_language[language] = cls(fields)
         return prepared
 
     def __deepcopy__(self, memo):

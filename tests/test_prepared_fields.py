@@ -137,3 +137,27 @@ def test_a_broken_loaded_input_is_asked_about_and_loses_nothing(client, editor_p
     assert client.post(url, form_data(response.content)).status_code == 302
     result.refresh_from_db()
     assert result.text == "Neu getippt"
+
+
+@pytest.mark.django_db
+def test_prepared_fields_do_not_pile_up_request_after_request(client, editor_page):
+    _meeting, url, _data = editor_page
+    client.get(url)
+    made = len(forms.PreparedFields._made)
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    assert len(forms.PreparedFields._made) == made
+
+
+def test_a_form_class_made_at_run_time_takes_its_prepared_fields_with_it():
+    import gc
+
+    from django.forms.models import modelform_factory
+
+    made = modelform_factory(Result, form=forms.ResultForm, fields=["text"])
+    made(prefix="x")
+    assert made in forms.PreparedFields._made
+    count = len(forms.PreparedFields._made)
+    del made
+    gc.collect()
+    assert len(forms.PreparedFields._made) == count - 1
