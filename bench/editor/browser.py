@@ -39,6 +39,8 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SECRET = "editor-browser-benchmark-" + "k3y" * 20
 WARMUP = 2
 
+from minutes import big_document  # noqa: E402 - bench/editor/minutes.py
+
 
 def setup_django(folder):
     os.environ.update(
@@ -64,30 +66,6 @@ def setup_django(folder):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
-
-
-def big_document(reference, items=60, results=5):
-    """As bench/editor/run.py: 60 agenda items of 5 results each."""
-    document = copy.deepcopy(reference)
-    document["meeting"]["number"] = 60
-    document["meeting"]["agenda"] = [
-        {
-            "title": f"Tagesordnungspunkt {n}: Bericht zur Strukturentwicklung in der Lausitz",
-            "presenters": [
-                {"name": "Dr. Elena Herzog", "organisation": "WRL", "function": "Projektmanagerin"}
-            ],
-            "results": [
-                {
-                    "text": f"Ergebnis {n}.{r}: Die Werkstatt nimmt den Bericht zur Kenntnis "
-                    "und bittet die Geschäftsstelle, die Fördervoraussetzungen zu prüfen.",
-                    "kind": "information" if r else "decision",
-                }
-                for r in range(results)
-            ],
-        }
-        for n in range(items)
-    ]
-    return document
 
 
 class TimedApp:

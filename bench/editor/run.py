@@ -23,44 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-
-def setup_django(folder):
-    os.environ["DJANGO_SETTINGS_MODULE"] = "werkstatt.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-    os.environ.setdefault("DJANGO_DEBUG", "true")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.ALLOWED_HOSTS = ["testserver"]
-    settings.MEDIA_ROOT = Path(folder) / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("migrate", verbosity=0)
-
-
-def big_document(reference, items=60, results=5):
-    document = copy.deepcopy(reference)
-    document["meeting"]["number"] = 60
-    document["meeting"]["agenda"] = [
-        {
-            "title": f"Tagesordnungspunkt {n}: Bericht zur Strukturentwicklung in der Lausitz",
-            "presenters": [
-                {"name": "Dr. Elena Herzog", "organisation": "WRL", "function": "Projektmanagerin"}
-            ],
-            "results": [
-                {
-                    "text": f"Ergebnis {n}.{r}: Die Werkstatt nimmt den Bericht zur Kenntnis "
-                    "und bittet die Geschäftsstelle, die Fördervoraussetzungen zu prüfen.",
-                    "kind": "information" if r else "decision",
-                }
-                for r in range(results)
-            ],
-        }
-        for n in range(items)
-    ]
-    return document
+from minutes import big_document, setup_django  # noqa: E402 - bench/editor/minutes.py
 
 
 def timed(function, runs):
