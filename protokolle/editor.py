@@ -135,6 +135,7 @@ class Editor:
         """The agenda items, one blank item, and their outline: order, level, number."""
         self.items = list(AgendaItem.objects.filter(meeting=self.meeting))
         outline = list(flatten_agenda(build_agenda(self.items)))
+        self.outline_items = outline  # in order, with printed numbers (as saved)
         self.outline = {item.pk: (index, item.depth) for index, item in enumerate(outline)}
         self.printed = {item.pk: item.printed_number for item in outline}
         self.item_choices = self._item_choices(outline)
@@ -432,12 +433,16 @@ class Editor:
                     self._rebase(form, instance)
 
     def _rebase(self, form, instance):
-        for name in form._meta.fields:
-            field = form.fields.get(name)
-            if field is None:
-                continue
-            value = field.hidden_widget().format_value(field.prepare_value(getattr(instance, name)))
-            form.set_loaded(self.data, name, value)
+        form.set_loaded(
+            self.data,
+            {
+                name: form.fields[name]
+                .hidden_widget()
+                .format_value(form.fields[name].prepare_value(getattr(instance, name)))
+                for name in form._meta.fields
+                if name in form.fields
+            },
+        )
 
     # --- saving -------------------------------------------------------------------------
 

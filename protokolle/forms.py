@@ -199,9 +199,11 @@ class TrackedForm(forms.ModelForm):
         except ValidationError:
             return None
 
-    def set_loaded(self, data, name, value):
-        """Count ``value`` (as the hidden input writes it) as loaded, in the POST ``data``."""
-        data[self[name].html_initial_name] = "" if value is None else value
+    def set_loaded(self, data, values):
+        """Count ``values`` (field name to the value as its hidden input writes it) as
+        loaded, in the POST ``data``."""
+        for name, value in values.items():
+            data[self[name].html_initial_name] = "" if value is None else value
 
 
 def _when_and_where():
@@ -700,9 +702,9 @@ class RowForm(TrackedForm):
             loaded[name] = widget.format_value(self[name].value())
         return loaded
 
-    def set_loaded(self, data, name, value):
+    def set_loaded(self, data, values):
         loaded = dict(self._loaded() or self._shown_as_loaded())
-        loaded[name] = value
+        loaded.update(values)
         data[self.add_prefix(LOADED)] = _dump_loaded(loaded)
 
     @property

@@ -19,8 +19,6 @@ from ..forms import ApprovalForm
 from ..models import (
     Approval,
     Meeting,
-    build_agenda,
-    flatten_agenda,
 )
 
 
@@ -97,8 +95,8 @@ def _invitation_changes(meeting, editor):
     invitation = invitations.invitation_of(meeting)
     if invitation is None or not invitation.sent_state:
         return []
-    items = list(flatten_agenda(build_agenda(editor.items)))  # as saved: loaded by the editor
-    return invitations.changes(invitation, invitations.state_of(meeting, items)).words()
+    state = invitations.state_of(meeting, editor.outline_items)  # as saved: the editor's
+    return invitations.changes(invitation, state).words()
 
 
 def _record_approval(request, meeting, form, invalid_message):
