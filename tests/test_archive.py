@@ -390,6 +390,18 @@ def test_the_admin_export_names_minutes_whose_copy_cannot_be_rendered(
 # --- generated load ---------------------------------------------------------------------
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the planner statistics it makes are PostgreSQL's"
+)
+def test_generate_load_leaves_planner_statistics_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM pg_statistic WHERE starelid = 'protokolle_result'::regclass")
+    call_command("generate_load", "--meetings", "2", stdout=io.StringIO(), stderr=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'protokolle_result'")
+        assert cursor.fetchone()[0] > 0
+
+
 def test_generate_load_makes_confirmed_searchable_minutes(client):
     call_command("generate_load", "--meetings", "4")
 

@@ -277,3 +277,42 @@ def test_restore_follows_no_link_out_of_the_backup(records, tmp_path, media_root
 
     with pytest.raises(CommandError, match="outside the backup"):
         call_command("restore", str(target), trust_unsigned=True)
+
+
+def planner_statistics(table):
+    """Rows of planner statistics the database holds for ``table`` (made by ANALYZE)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if not cursor.fetchone()[0]:
+                return 0
+            cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = %s", [table])
+        else:
+            cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = %s", [table])
+        return cursor.fetchone()[0]
+
+
+def forget_planner_statistics():
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchone()[0]:
+                cursor.execute("DELETE FROM sqlite_stat1")
+        else:
+            cursor.execute(
+                "DELETE FROM pg_statistic WHERE starelid = 'protokolle_result'::regclass"
+            )
+
+
+def test_a_restore_leaves_planner_statistics_for_what_it_loaded(records, tmp_path, media_root):
+    """Without them PostgreSQL guesses a few hits for a common word and reads them all
+    (bench/README, archive): the restore analyses what it loaded."""
+    target = tmp_path / "backup"
+    call_command("backup", "-o", str(target))
+    wipe(media_root)
+    forget_planner_statistics()
+    assert planner_statistics("protokolle_result") == 0
+
+    call_command("restore", str(target))
+
+    assert planner_statistics("protokolle_result") > 0
