@@ -313,3 +313,16 @@ def test_the_upcoming_meeting_links_its_public_invitation_pdf(client, published)
     body.published = False
     body.save()
     assert client.get(url).status_code == 404
+
+
+def test_a_public_pdf_gone_from_the_storage_is_404_not_500(client, published):
+    from protokolle.models import ArchivedPdf
+
+    confirmed, upcoming = published["confirmed"], published["upcoming"]
+    copy = ArchivedPdf.objects.get(meeting=confirmed, variant=ArchivedPdf.Variant.PUBLIC)
+    copy.file.storage.delete(copy.file.name)
+    invitation = upcoming.invitation.public_pdf.file
+    invitation.storage.delete(invitation.name)
+
+    assert client.get(f"/public/meetings/{confirmed.pk}/minutes.pdf").status_code == 404
+    assert client.get(f"/public/meetings/{upcoming.pk}/invitation.pdf").status_code == 404

@@ -215,17 +215,10 @@ def public_minutes_pdf(request, pk):
         pk=pk,
     )
     copy = publication.public_pdf(meeting)
-    if copy is None:
-        raise Http404(_("There is no archived public PDF of these minutes yet."))
-    try:
-        handle = copy.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404(_("There is no archived public PDF of these minutes yet.")) from exc
-    return FileResponse(
-        handle,
-        content_type="application/pdf",
-        as_attachment=bool(request.GET.get("download")),
-        filename=copy.file.name.rsplit("/", 1)[-1],
+    return _stored_pdf(
+        request,
+        copy and copy.file,
+        _("There is no archived public PDF of these minutes yet."),
     )
 
 
@@ -237,17 +230,25 @@ def public_invitation_pdf(request, pk):
         publication.with_public_parts(publication.visible_meetings()), pk=pk
     )
     record = publication.invitation_pdf(meeting)
-    if record is None:
-        raise Http404(_("There is no public invitation of this meeting."))
+    return _stored_pdf(
+        request, record and record.file, _("There is no public invitation of this meeting.")
+    )
+
+
+def _stored_pdf(request, stored_file, missing):
+    """A stored PDF, inline or (``?download=1``) to save; 404 with ``missing`` when there
+    is none or its file is gone from the storage."""
+    if not stored_file:
+        raise Http404(missing)
     try:
-        handle = record.file.open("rb")
+        handle = stored_file.open("rb")
     except FileNotFoundError as exc:
-        raise Http404(_("There is no public invitation of this meeting.")) from exc
+        raise Http404(missing) from exc
     return FileResponse(
         handle,
         content_type="application/pdf",
         as_attachment=bool(request.GET.get("download")),
-        filename=record.file.name.rsplit("/", 1)[-1],
+        filename=stored_file.name.rsplit("/", 1)[-1],
     )
 
 
