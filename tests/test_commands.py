@@ -256,3 +256,24 @@ def test_load_demo_plans_the_next_meeting_to_invite_to():
     assert not invitations.is_short_notice(planned)
     assert [item.title for item in planned.agenda_items.order_by("position")][-1] == "Sonstiges"
     assert f"/meetings/{planned.pk}/invite/" in out
+
+
+def test_the_wsgi_module_freezes_what_the_server_loaded(tmp_path):
+    """gunicorn --preload imports werkstatt.wsgi before forking: what it loaded is then
+    frozen, so that the garbage collector does not walk it at every full collection."""
+    script = (
+        "import gc, werkstatt.wsgi; "
+        "print(gc.get_freeze_count(), callable(werkstatt.wsgi.application))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'wsgi.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    frozen, callable_ = done.stdout.split()
+    assert int(frozen) > 10_000
+    assert callable_ == "True"

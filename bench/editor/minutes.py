@@ -3,19 +3,24 @@
 bench/editor_size/run.py: the same words, so their figures compare)."""
 
 import copy
+import importlib
 import os
 from pathlib import Path
 
 
 def setup_django(folder):
     """Django on a fresh SQLite database in ``folder``, DEBUG on unless the environment
-    says otherwise, for requests through django.test.Client."""
+    says otherwise, for requests through django.test.Client, started as the server
+    starts (werkstatt/wsgi.py)."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "werkstatt.settings"
     os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
     os.environ.setdefault("DJANGO_DEBUG", "true")
     import django
 
     django.setup()
+    # What the server does at start (gunicorn --preload loads this module before it
+    # forks): among it, freezing what is loaded so that the garbage collector skips it.
+    importlib.import_module("werkstatt.wsgi")
     from django.conf import settings
     from django.core.management import call_command
 
