@@ -7,6 +7,7 @@ conflict from a change made by someone else (see ``editor.save_editor``).
 """
 
 import copy
+import html
 import json
 import weakref
 
@@ -20,7 +21,8 @@ from django.forms.models import BaseModelFormSet, modelformset_factory
 from django.forms.renderers import Jinja2
 from django.utils import translation
 from django.utils.functional import Promise
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from markupsafe import escape
 
@@ -489,36 +491,43 @@ FIELD_HTML = (
 )
 
 
+def _escaped(value):
+    """``conditional_escape`` without its wrapper for lazy text: each field of a row
+    passes six values through it, and the wrapper cost more than the escaping."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
 def field_html(field, label=None, hide_label=False, wrapper="mb-2", hide_help=False):
     """One hand-rendered field as templates/includes/field.html writes it: label,
     widget, help text, errors. Written in Python for the rows the editor repeats
     hundreds of times (an include costs more than the widget)."""
     errors = field.errors
+    auto_id = _escaped(field.auto_id)
     help_text = ""
     if field.help_text:
-        help_text = format_html(
-            '<div class="form-text small mt-0{}" id="{}_helptext">{}</div>',
-            " visually-hidden" if hide_help else "",
-            field.auto_id,
-            field.help_text,
+        help_text = (
+            f'<div class="form-text small mt-0{" visually-hidden" if hide_help else ""}" '
+            f'id="{auto_id}_helptext">{_escaped(field.help_text)}</div>'
         )
     error_text = ""
     if errors:
-        error_text = format_html(
-            '<div class="invalid-feedback d-block" id="{}_error">{}</div>',
-            field.auto_id,
-            format_html_join(" ", "{}", ((error,) for error in errors)),
+        error_text = (
+            f'<div class="invalid-feedback d-block" id="{auto_id}_error">'
+            f"{' '.join(_escaped(error) for error in errors)}</div>"
         )
-    return format_html(
-        FIELD_HTML,
-        wrapper,
-        " has-error" if errors else "",
-        field.id_for_label,
-        " visually-hidden" if hide_label else "",
-        label or field.label,
-        field,
-        help_text,
-        error_text,
+    return mark_safe(
+        FIELD_HTML.format(
+            _escaped(wrapper),
+            " has-error" if errors else "",
+            _escaped(field.id_for_label),
+            " visually-hidden" if hide_label else "",
+            _escaped(label or field.label),
+            field.__html__(),
+            help_text,
+            error_text,
+        )
     )
 
 
