@@ -282,6 +282,7 @@ class Editor:
             item = per_item.get(str(form["item_key"].value()))
             count = item.count if item else None
             form.quorum_count = count
+            form.quorum_sentence = quorum.item_state(count)
             form.quorum_warnings = quorum.vote_warnings(
                 _form_value(form, "kind"),
                 _form_value(form, "vote_yes"),

@@ -243,6 +243,17 @@ _UNANIMOUS = re.compile(r"(?<!nicht )\beinstimmig", re.IGNORECASE)
 _ABSTENTION = re.compile(r"enthaltung", re.IGNORECASE)
 
 
+def item_state(quorum_count):
+    """Beside a decision in the editor: the item's quorum („Dieser TOP: beschlussfähig,
+    5 von 7 anwesend.“), as the script words it; "" when it is not known."""
+    if quorum_count is None:
+        return ""
+    numbers = {"present": quorum_count.present, "total": quorum_count.total}
+    if quorum_count.quorate:
+        return _("This item: quorate, %(present)s of %(total)s present.") % numbers
+    return _("This item: not quorate, %(present)s of %(total)s present.") % numbers
+
+
 def warning_messages():
     """The editor's warnings, not yet filled in (the script fills them in too)."""
     return {

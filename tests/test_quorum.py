@@ -306,6 +306,8 @@ def test_the_editor_shows_the_quorum_without_javascript(client, attended, writer
     assert re.search(r"\b4\D+7\b", indicator(response.content))
     assert b'aria-live="polite"' in response.content
     assert b"is-not-quorate" not in response.content.split(b'id="quorum-state"')[0][-2000:]
+    # Beside each decision, without the script: the item's own count.
+    assert "Dieser TOP: beschlussfähig, 4 von 7 anwesend." in response.content.decode()
 
 
 def test_the_editor_warns_at_a_decision_when_the_item_is_not_quorate_and_saves(
@@ -337,6 +339,10 @@ def test_the_editor_warns_at_a_decision_when_the_item_is_not_quorate_and_saves(
 
     page = client.get(edit_url(attended)).content.decode()
     assert page.count("quorum-warning") >= 2  # too many votes, and not quorate
+    assert (
+        '<span class="quorum-state is-not-quorate">'
+        "Dieser TOP: nicht beschlussfähig, 2 von 7 anwesend.</span>"
+    ) in page
     warnings = quorum.warning_messages()
     assert str(warnings["too_many_votes"] % {"votes": 5, "present": 2}) in page
     saved = Meeting.objects.for_export().get(pk=attended.pk)

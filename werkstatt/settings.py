@@ -107,6 +107,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The editor's rows only (werkstatt/jinja2.py says why), rendered by
+        # protokolle/templatetags/editor_rows.py.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "werkstatt.jinja2.environment"},
+    },
 ]
 
 WSGI_APPLICATION = "werkstatt.wsgi.application"
