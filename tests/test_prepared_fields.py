@@ -29,6 +29,25 @@ def test_each_row_form_has_fields_and_widgets_of_its_own():
     third = forms.ResultForm(prefix="c")
     assert "data-x" not in third.fields["text"].widget.attrs
     assert len(third.fields["kind"].choices) > 1
+    # The choices are copied without Django's deep copy: still a list of each form's own.
+    third.fields["kind"].choices.append(("extra", "Extra"))
+    third.fields["kind"].widget.choices.append(("extra", "Extra"))
+    fourth = forms.ResultForm(prefix="d")
+    assert ("extra", "Extra") not in fourth.fields["kind"].choices
+    assert ("extra", "Extra") not in fourth.fields["kind"].widget.choices
+
+
+def test_an_error_added_after_the_field_was_read_is_shown():
+    """A row's field keeps its empty error list, but errors added later come first."""
+    form = forms.ResultForm(
+        data={"r-kind": "decision", "r-text": "Beschlossen.", "r-item_key": "1"},
+        prefix="r",
+    )
+    assert form.is_valid(), form.errors
+    assert not form["text"].errors
+    form.add_error("text", "Changed meanwhile.")
+    assert list(form["text"].errors) == ["Changed meanwhile."]
+    assert "Changed meanwhile." in str(form.html["text"])
 
 
 def test_fields_are_prepared_as_before_classes_dates_and_loaded_values():
@@ -50,6 +69,11 @@ def test_labels_follow_the_language_of_the_request():
         english = forms.PresenterForm().fields["name"].widget.attrs["placeholder"]
     assert english == "Presenter"
     assert german != english
+    with translation.override("de"):
+        german_kinds = dict(forms.ResultForm().fields["kind"].widget.choices)
+    with translation.override("en"):
+        english_kinds = dict(forms.ResultForm().fields["kind"].widget.choices)
+    assert (german_kinds["decision"], english_kinds["decision"]) == ("Beschluss", "decision")
 
 
 def loaded_of(data, prefix):
