@@ -258,12 +258,14 @@ def test_load_demo_plans_the_next_meeting_to_invite_to():
     assert f"/meetings/{planned.pk}/invite/" in out
 
 
-def test_the_wsgi_module_freezes_what_the_server_loaded(tmp_path):
+def test_the_wsgi_module_sets_up_the_garbage_collector_for_the_server(tmp_path):
     """gunicorn --preload imports werkstatt.wsgi before forking: what it loaded is then
-    frozen, so that the garbage collector does not walk it at every full collection."""
+    frozen, so that the garbage collector does not walk it at every full collection, and
+    the youngest objects are collected less often."""
     script = (
         "import gc, werkstatt.wsgi; "
-        "print(gc.get_freeze_count(), callable(werkstatt.wsgi.application))"
+        "print(gc.get_freeze_count(), callable(werkstatt.wsgi.application), "
+        "gc.get_threshold()[0])"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -274,6 +276,7 @@ def test_the_wsgi_module_freezes_what_the_server_loaded(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    frozen, callable_ = done.stdout.split()
+    frozen, callable_, threshold = done.stdout.split()
     assert int(frozen) > 10_000
     assert callable_ == "True"
+    assert int(threshold) == 20_000  # collections of the youngest objects: see wsgi.py
