@@ -23,7 +23,7 @@ from django.forms.widgets import ChoiceWidget
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from . import uploads, wording
@@ -514,7 +514,10 @@ def _escaped(value):
     passes six values through it, and the wrapper cost more than the escaping."""
     if hasattr(value, "__html__"):
         return value.__html__()
-    return html.escape(str(value))
+    value = str(value)
+    if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
+        return html.escape(value)
+    return value
 
 
 def field_html(field, label=None, hide_label=False, wrapper="mb-2", hide_help=False):
@@ -535,7 +538,7 @@ def field_html(field, label=None, hide_label=False, wrapper="mb-2", hide_help=Fa
             f'<div class="invalid-feedback d-block" id="{auto_id}_error">'
             f"{' '.join(_escaped(error) for error in errors)}</div>"
         )
-    return mark_safe(
+    return SafeString(
         FIELD_HTML.format(
             _escaped(wrapper),
             " has-error" if errors else "",
