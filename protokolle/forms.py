@@ -451,6 +451,15 @@ class KnownObjectField(forms.ModelChoiceField):
         self.objects = objects
         super().__init__(**kwargs)
 
+    def _set_queryset(self, queryset):
+        # Rows are looked up in ``objects``: the queryset is kept as given instead of a
+        # copy per row (430 on a page of 60 x 5), and the hidden widget gets no choices
+        # (Django's are an iterator holding the field: a reference cycle per row, which
+        # only the garbage collector could free).
+        self._queryset = queryset
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
     def to_python(self, value):
         if value in self.empty_values:
             return None
@@ -466,6 +475,8 @@ class EditorFormSet(BaseModelFormSet):
         pk_name = self._pk_field.name
         if pk_name in form.fields:
             old = form.fields[pk_name]
+            # Django's id field goes; its widget's choices hold the field, a cycle.
+            old.widget.choices = ()
             form.fields[pk_name] = KnownObjectField(
                 self._known_objects(),
                 queryset=old.queryset,
@@ -676,16 +687,18 @@ class LoadedBoundField(BoundField):
     @property
     def errors(self):
         # Django's makes a new empty ErrorList at each call, and a row's field is asked
-        # three times as it is written (about 10,000 times for 60 x 5). The empty one is
-        # kept; errors added to the form later are still found first.
-        errors = self.form.errors.get(self.name)
+        # three times as it is written (about 10,000 times for 60 x 5). The form keeps
+        # one empty list for its fields; errors added to the form later are still found
+        # first.
+        form = self.form
+        errors = form.errors.get(self.name)
         if errors is not None:
             return errors
         try:
-            return self._no_errors
+            return form._no_errors
         except AttributeError:
-            self._no_errors = self.form.error_class(renderer=self.form.renderer)
-            return self._no_errors
+            form._no_errors = form.error_class(renderer=form.renderer)
+            return form._no_errors
 
     def _has_changed(self):
         if not self.form._tracked(self.name):
