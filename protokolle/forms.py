@@ -7,7 +7,6 @@ conflict from a change made by someone else (see ``editor.save_editor``).
 """
 
 import copy
-import html
 import json
 import weakref
 
@@ -43,11 +42,16 @@ from .models import (
     Result,
 )
 
+MARKUPSAFE_QUOTES = ("&#34;", "&#39;")  # as markupsafe (Jinja2) writes " and '
+DJANGO_QUOTES = ("&quot;", "&#x27;")  # as django.utils.html.escape writes them
 
-def _escape(value):
-    """What markupsafe's ``escape`` writes (as Django's Jinja2 widget templates do), as a
-    plain string: without making a Markup object for each of the ~25,000 values of a
-    60 x 5 page, and without touching the many values that need no escaping."""
+
+def _escape(value, quotes=MARKUPSAFE_QUOTES):
+    """``value`` escaped for HTML as a plain string, or as it is when it is HTML already
+    (``__html__``): what markupsafe's ``escape`` (or, with ``DJANGO_QUOTES``, Django's
+    ``conditional_escape``) writes, without making a Markup or SafeString object for each
+    of the ~25,000 values of a 60 x 5 page, and without touching the many values that
+    need no escaping."""
     if hasattr(value, "__html__"):
         return value.__html__()
     value = str(value)
@@ -56,8 +60,8 @@ def _escape(value):
             value.replace("&", "&amp;")
             .replace("<", "&lt;")
             .replace(">", "&gt;")
-            .replace('"', "&#34;")
-            .replace("'", "&#39;")
+            .replace('"', quotes[0])
+            .replace("'", quotes[1])
         )
     return value
 
@@ -520,15 +524,8 @@ FIELD_HTML = (
 )
 
 
-def _escaped(value):
-    """``conditional_escape`` without its wrapper for lazy text: each field of a row
-    passes six values through it, and the wrapper cost more than the escaping."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    value = str(value)
-    if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
-        return html.escape(value)
-    return value
+def _escape_django(value):
+    return _escape(value, DJANGO_QUOTES)
 
 
 def field_html(field, label=None, hide_label=False, wrapper="mb-2", hide_help=False):
@@ -536,26 +533,26 @@ def field_html(field, label=None, hide_label=False, wrapper="mb-2", hide_help=Fa
     widget, help text, errors. Written in Python for the rows the editor repeats
     hundreds of times (an include costs more than the widget)."""
     errors = field.errors
-    auto_id = _escaped(field.auto_id)
+    auto_id = _escape_django(field.auto_id)
     help_text = ""
     if field.help_text:
         help_text = (
             f'<div class="form-text small mt-0{" visually-hidden" if hide_help else ""}" '
-            f'id="{auto_id}_helptext">{_escaped(field.help_text)}</div>'
+            f'id="{auto_id}_helptext">{_escape_django(field.help_text)}</div>'
         )
     error_text = ""
     if errors:
         error_text = (
             f'<div class="invalid-feedback d-block" id="{auto_id}_error">'
-            f"{' '.join(_escaped(error) for error in errors)}</div>"
+            f"{' '.join(_escape_django(error) for error in errors)}</div>"
         )
     return SafeString(
         FIELD_HTML.format(
-            _escaped(wrapper),
+            _escape_django(wrapper),
             " has-error" if errors else "",
-            _escaped(field.id_for_label),
+            _escape_django(field.id_for_label),
             " visually-hidden" if hide_label else "",
-            _escaped(label or field.label),
+            _escape_django(label or field.label),
             field.__html__(),
             help_text,
             error_text,

@@ -129,3 +129,23 @@ def test_rows_write_their_fields_as_the_field_template_does(minutes):
     assert checked == 17
     assert "has-error" in str(form.html["vote_yes"])
     assert "_helptext" in str(form.html["vote_text"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", "a & b", "<b>x</b>", "\"quoted\" and 'single'", "„Anführung“ & <", 42, 0],
+)
+def test_the_rows_escape_as_markupsafe_and_django_do(value):
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+    from markupsafe import escape
+
+    from protokolle import forms
+
+    assert forms._escape(value) == str(escape(value))
+    assert forms._escape(value, forms.DJANGO_QUOTES) == conditional_escape(value)
+    # What is HTML already stays as it is; lazy text is escaped as text.
+    assert forms._escape(mark_safe(f"<i>{value}</i>")) == f"<i>{value}</i>"
+    lazy = gettext_lazy(str(value))
+    assert forms._escape(lazy, forms.DJANGO_QUOTES) == conditional_escape(lazy)
