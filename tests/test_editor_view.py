@@ -149,3 +149,19 @@ def test_the_rows_escape_as_markupsafe_and_django_do(value):
     assert forms._escape(mark_safe(f"<i>{value}</i>")) == f"<i>{value}</i>"
     lazy = gettext_lazy(str(value))
     assert forms._escape(lazy, forms.DJANGO_QUOTES) == conditional_escape(lazy)
+
+
+@pytest.mark.django_db
+def test_the_jinja2_rows_escape_what_they_show():
+    """The rows' own values (here the printed number, which a writer can fix by hand)
+    are escaped: Django's Jinja2 backend turns autoescape on."""
+    from django.template import engines
+
+    from protokolle import forms
+    from protokolle.models import AgendaItem
+
+    empty = forms.AgendaItemFormSet(queryset=AgendaItem.objects.none(), prefix="items")
+    row = engines["jinja2"].get_template("protokolle/editor/agenda_item.html")
+    html = row.render({"form": empty.empty_form, "key": "1", "number": "<b>1</b>"})
+    assert "&lt;b&gt;1&lt;/b&gt;" in html
+    assert "<b>1</b>" not in html
