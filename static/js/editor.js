@@ -14,6 +14,8 @@
   if (!editorForm()) return;
   const agendaList = () => document.getElementById("agenda-list");
   const statusLine = () => document.getElementById("autosave-status");
+  // Times in the page's language (07:59:52, 30.11.2026), not the browser's.
+  const lang = document.documentElement.lang || undefined;
   const MAX_LEVEL = 3;
   const storageKey = "werkstatt-editor-" + editorForm().dataset.meeting;
   const data = editorForm().dataset;
@@ -784,7 +786,7 @@
         ...extra,
       };
       localStorage.setItem(storageKey, JSON.stringify(entry));
-      statusLine().textContent = t.saved + " " + new Date().toLocaleTimeString();
+      statusLine().textContent = t.saved + " " + new Date().toLocaleTimeString(lang);
     } catch (error) {
       statusLine().textContent = t.noStorage;
     }
@@ -843,7 +845,7 @@
     }
     const banner = document.getElementById("autosave-banner");
     document.getElementById("autosave-text").textContent =
-      t.found + " " + new Date(entry.at).toLocaleString() + ".";
+      t.found + " " + new Date(entry.at).toLocaleString(lang) + ".";
     banner.classList.remove("d-none");
     document.getElementById("autosave-restore").addEventListener("click", () => {
       restore(entry);

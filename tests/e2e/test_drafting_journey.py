@@ -360,12 +360,18 @@ def test_input_survives_a_closed_tab(browser, live_server, werkstatt):
     url = f"{live_server.url}/meetings/{werkstatt.pk}/edit/"
     page.goto(url)
     item(page, "Sonstiges").get_by_label("Titel").fill("Sonstiges – nicht gespeichert")
-    expect(page.locator("#autosave-status")).to_contain_text("gesichert")
+    # The browser's language is English; the page's is German, and so are its times.
+    expect(page.locator("#autosave-status")).to_have_text(
+        re.compile(r"^Eingaben in diesem Browser gesichert um \d\d:\d\d:\d\d$")
+    )
     page.close(run_before_unload=False)
 
     page = context.new_page()
     page.goto(url)
     expect(page.get_by_role("button", name="Meine Eingaben wiederherstellen")).to_be_visible()
+    expect(page.locator("#autosave-text")).to_have_text(
+        re.compile(r"vom \d\d\.\d\d\.\d{4}, \d\d:\d\d:\d\d\.$")
+    )
     page.get_by_role("button", name="Meine Eingaben wiederherstellen").click()
     expect(page.locator("textarea").filter(has_text=re.compile("nicht gespeichert"))).to_have_count(
         1
