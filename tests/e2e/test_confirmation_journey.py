@@ -84,8 +84,11 @@ def test_minutes_go_from_draft_to_confirmed(browser, live_server, setup):
     writer.locator("textarea").filter(has_text="23.05.2022 angekündigt").fill(
         "Die nächste Werkstattsitzung wird für den 30.05.2022 angekündigt."
     )
-    writer.get_by_role("button", name="Speichern").click()
-    expect(writer.get_by_text("Gespeichert.")).to_be_visible()
+    # The save runs in the background: wait for its answer, then for the page's word.
+    with writer.expect_response(lambda r: r.request.method == "POST" and "/edit/" in r.url):
+        writer.get_by_role("button", name="Speichern").click()
+    expect(writer.locator("#autosave-status")).to_have_text("Gespeichert.")
+    assert Result.objects.filter(text__contains="30.05.2022 angekündigt").exists()
     writer.goto(detail)
     circulate(writer)
     writer.get_by_role("link", name="was sich in Fassung 2 geändert hat").click()
