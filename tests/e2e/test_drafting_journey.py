@@ -352,6 +352,29 @@ def test_two_writers_edit_the_same_draft_and_both_texts_survive(
     assert Result.objects.filter(text="Fassung A und B").exists()
 
 
+@pytest.mark.parametrize("size", [(1024, 768), (390, 844)], ids=["narrow-desktop", "phone"])
+def test_the_save_bar_keeps_its_height_while_its_messages_change(
+    browser, live_server, werkstatt, size
+):
+    """A message appearing beside "Speichern" must not push the form down under the writer."""
+    Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
+    context = browser.new_context(locale="de-DE", viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    log_in(page, live_server, "protokoll")
+    page.goto(f"{live_server.url}/meetings/{werkstatt.pk}/edit/")
+    bar = page.locator(".action-bar")
+    status = page.locator("#autosave-status")
+    height = bar.bounding_box()["height"]
+
+    item(page, "Sonstiges").get_by_label("Titel").fill("Sonstiges und Termine")
+    expect(status).to_contain_text("Im Browser gesichert um")
+    assert bar.bounding_box()["height"] == height
+    page.get_by_role("button", name="Speichern").click()
+    expect(status).to_have_text("Gespeichert.")
+    assert bar.bounding_box()["height"] == height
+    context.close()
+
+
 def test_input_survives_a_closed_tab(browser, live_server, werkstatt):
     Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
     context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
@@ -362,7 +385,7 @@ def test_input_survives_a_closed_tab(browser, live_server, werkstatt):
     item(page, "Sonstiges").get_by_label("Titel").fill("Sonstiges – nicht gespeichert")
     # The browser's language is English; the page's is German, and so are its times.
     expect(page.locator("#autosave-status")).to_have_text(
-        re.compile(r"^Eingaben in diesem Browser gesichert um \d\d:\d\d:\d\d$")
+        re.compile(r"^Im Browser gesichert um \d\d:\d\d:\d\d$")
     )
     page.close(run_before_unload=False)
 
