@@ -1204,6 +1204,9 @@ class ApprovalForm(forms.Form):
     abstain = vote_count(_("abstentions"))
     vote_text = forms.CharField(label=_("vote as text"), required=False, max_length=200)
     note = forms.CharField(label=_("note"), required=False, max_length=APPROVAL_NOTE_MAX_LENGTH)
+    objections_considered = forms.BooleanField(
+        label=_("The meeting dealt with the open objections"), required=False
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -427,10 +427,49 @@ def awaiting_confirmation(body, before):
     ).order_by("date", "number")
 
 
+def not_yet_met(deciding):
+    """Why a meeting that has not taken place yet cannot decide on earlier minutes."""
+    return _(
+        "This meeting takes place on %(date)s: what it decides on earlier minutes can be "
+        "recorded from that day on."
+    ) % {"date": f"{deciding.date:%d.%m.%Y}"}
+
+
 def waiting_minutes(deciding):
-    """Minutes awaiting confirmation by ``deciding`` that it has not decided on yet."""
+    """Minutes awaiting confirmation by ``deciding`` that it has not decided on yet,
+    each with ``open_objections``: the objections to its current version that stand."""
     decided = deciding.approvals.exclude(approved_meeting=None).values("approved_meeting")
-    return list(awaiting_confirmation(deciding.body, deciding.date).exclude(pk__in=decided))
+    waiting = list(awaiting_confirmation(deciding.body, deciding.date).exclude(pk__in=decided))
+    objections = open_objections([meeting.pk for meeting in waiting])
+    for meeting in waiting:
+        meeting.open_objections = objections[meeting.pk]
+    return waiting
+
+
+def open_objections(meeting_pks):
+    """For each meeting, the objections to its current version whose authors have not
+    agreed since (each person's latest answer counts), oldest first. Two queries for
+    any number of meetings."""
+    current = dict(
+        MinutesVersion.objects.filter(meeting__in=meeting_pks)
+        .values("meeting")
+        .annotate(number=Max("number"))
+        .values_list("meeting", "number")
+    )
+    latest = {}
+    responses = (
+        Response.objects.filter(meeting__in=meeting_pks)
+        .select_related("person", "version")
+        .order_by("created_at", "pk")
+    )
+    for response in responses:
+        if response.version.number == current.get(response.meeting_id):
+            latest[response.meeting_id, response.person_id] = response
+    found = {pk: [] for pk in meeting_pks}
+    for response in latest.values():
+        if response.kind == Response.Kind.OBJECTION:
+            found[response.meeting_id].append(response)
+    return found
 
 
 BULLETS = {
@@ -450,14 +489,24 @@ def approval_bullet(approval, approved):
 
 
 def record_approval(
-    deciding_pk, approved_pk, outcome, user, vote=None, note="", *, remote_addr=None
+    deciding_pk,
+    approved_pk,
+    outcome,
+    user,
+    vote=None,
+    note="",
+    *,
+    objections_considered=False,
+    remote_addr=None,
 ):
     """Record in a later meeting what it decided on earlier minutes.
 
     approved: confirms them at once, in their circulated version. approved with
     changes: reopens them; circulating the corrected version confirms them.
     rejected: reopens them. The decision bullet under the deciding meeting's
-    first agenda item is written from this record.
+    first agenda item is written from this record. Only a meeting that has taken
+    place decides; confirming minutes with open objections needs
+    ``objections_considered``: the writer states that the meeting dealt with them.
 
     Both meetings are locked in one query, in primary-key order: a step that locks
     them the other way round could otherwise wait for this one while it waits.
@@ -472,6 +521,21 @@ def record_approval(
             _require_status(deciding, Meeting.Status.DRAFT)
             if approved.body_id != deciding.body_id or approved.date >= deciding.date:
                 raise WorkflowError(_("Only earlier minutes of the same body can be decided on."))
+            if deciding.date > timezone.localdate():
+                raise WorkflowError(not_yet_met(deciding))
+            if outcome == Approval.Outcome.APPROVED and not objections_considered:
+                count = len(open_objections([approved.pk])[approved.pk])
+                if count:
+                    raise WorkflowError(
+                        ngettext(
+                            "%(count)d objection to these minutes is open. Confirm that the "
+                            "meeting dealt with it, or choose another decision.",
+                            "%(count)d objections to these minutes are open. Confirm that the "
+                            "meeting dealt with them, or choose another decision.",
+                            count,
+                        )
+                        % {"count": count}
+                    )
             if approved.status != Meeting.Status.CIRCULATED:
                 raise WorkflowError(
                     _("The minutes of %(meeting)s are %(status)s and wait for no decision.")

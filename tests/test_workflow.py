@@ -8,6 +8,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from protokolle import exchange, workflow
 from protokolle.models import (
@@ -372,6 +373,83 @@ def test_the_editor_lists_the_minutes_that_wait(client, circulated, people, refe
     client.force_login(people["minute_taker"])
     response = client.get(reverse("protokolle:meeting_edit", args=[deciding.pk]))
     assert response.context["waiting"] == [circulated]
+
+
+def test_a_meeting_that_has_not_taken_place_decides_nothing(
+    client, circulated, people, reference_document
+):
+    """Today's minutes may decide; the minutes of a meeting still ahead may not."""
+    today = timezone.localdate()
+    ahead = make_meeting(reference_document, number=9, date=str(today + datetime.timedelta(days=1)))
+    writer = people["minute_taker"]
+
+    with pytest.raises(workflow.WorkflowError, match="ab diesem Tag festgehalten werden"):
+        workflow.record_approval(ahead.pk, circulated.pk, "approved", writer)
+    assert Meeting.objects.get(pk=circulated.pk).status == "circulated"
+    assert not Approval.objects.exists()
+
+    # The editor says why and offers no decision, but still names what waits.
+    client.force_login(writer)
+    page = client.get(reverse("protokolle:meeting_edit", args=[ahead.pk])).content.decode()
+    assert "ab diesem Tag festgehalten werden" in page
+    assert 'name="approve"' not in page
+    assert "Protokoll der 8. Sitzung vom 21.03.2022" in page
+
+    # Posted anyway (a page opened the day before): refused with the reason, input saved.
+    response = client.post(
+        reverse("protokolle:meeting_approve", args=[ahead.pk]),
+        {"approved_meeting": circulated.pk, "outcome": "approved"},
+        follow=True,
+    )
+    assert "ab diesem Tag festgehalten werden" in response.content.decode()
+    assert not Approval.objects.exists()
+
+    on_the_day = make_meeting(reference_document, number=10, date=str(today))
+    workflow.record_approval(on_the_day.pk, circulated.pk, "approved", writer)
+    assert Meeting.objects.get(pk=circulated.pk).status == "confirmed"
+
+
+def test_confirming_over_an_open_objection_needs_the_meeting_to_have_dealt_with_it(
+    client, circulated, people, reference_document
+):
+    deciding = make_meeting(reference_document, number=9, date="2022-05-23")
+    writer, member, chair = people["minute_taker"], people["member"], people["chair"]
+    workflow.respond(circulated.pk, member, "objection", "Bitte TOP 2 korrigieren")
+    workflow.respond(circulated.pk, chair, "objection", "TOP 3: Name falsch")
+    workflow.respond(circulated.pk, chair, "agree", "")  # the chair withdrew it
+
+    client.force_login(writer)
+    page = client.get(reverse("protokolle:meeting_edit", args=[deciding.pk])).content.decode()
+    assert "1 offener Einwand zu diesem Protokoll:" in page
+    assert "„Bitte TOP 2 korrigieren“" in page
+    assert "Name falsch" not in page
+
+    with pytest.raises(workflow.WorkflowError, match="Zu diesem Protokoll ist 1 Einwand offen"):
+        workflow.record_approval(deciding.pk, circulated.pk, "approved", writer)
+    assert Meeting.objects.get(pk=circulated.pk).status == "circulated"
+    assert not Approval.objects.exists()
+
+    url = reverse("protokolle:meeting_approve", args=[deciding.pk])
+    refused = client.post(
+        url, {"approved_meeting": circulated.pk, "outcome": "approved"}, follow=True
+    )
+    assert "Zu diesem Protokoll ist 1 Einwand offen." in refused.content.decode()
+    assert not Approval.objects.exists()
+
+    client.post(
+        url,
+        {"approved_meeting": circulated.pk, "outcome": "approved", "objections_considered": "on"},
+    )
+    assert Meeting.objects.get(pk=circulated.pk).status == "confirmed"
+
+
+def test_rejecting_minutes_with_an_open_objection_needs_no_statement(
+    circulated, people, reference_document
+):
+    deciding = make_meeting(reference_document, number=9, date="2022-05-23")
+    workflow.respond(circulated.pk, people["member"], "objection", "Bitte TOP 2 korrigieren")
+    workflow.record_approval(deciding.pk, circulated.pk, "rejected", people["minute_taker"])
+    assert Meeting.objects.get(pk=circulated.pk).status == "draft"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -75,6 +76,9 @@ def meeting_edit(request, pk):
             "editor": editor,
             "saved": request.method == "GET",
             "waiting": workflow.waiting_minutes(meeting),
+            "not_yet_met": (
+                workflow.not_yet_met(meeting) if meeting.date > timezone.localdate() else ""
+            ),
             "decided": meeting.approvals.exclude(approved_meeting=None).select_related(
                 "approved_meeting"
             ),
@@ -123,12 +127,17 @@ def _record_approval(request, meeting, form, invalid_message):
                 "text": data["vote_text"],
             },
             note=data["note"],
+            objections_considered=data["objections_considered"],
             remote_addr=client_ip(request),
         )
     except workflow.WorkflowError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _("The decision is recorded and written under item 1."))
+        # A decision that cannot be undone stays on the page as an alert ("lasting"),
+        # where an ordinary save only speaks in the save bar.
+        messages.success(
+            request, _("The decision is recorded and written under item 1."), extra_tags="lasting"
+        )
 
 
 @login_required

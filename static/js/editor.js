@@ -710,7 +710,7 @@
     if (!newMessages) return;
     // Success goes to the action bar's live status, so the page does not move under
     // the writer; anything else (a refused decision, a mail problem) stays an alert.
-    const successes = Array.from(newMessages.querySelectorAll(".alert-success"));
+    const successes = Array.from(newMessages.querySelectorAll(".alert-success:not(.lasting)"));
     statusLine().textContent = successes.map((alert) => alert.textContent.trim()).join(" ");
     successes.forEach((alert) => alert.remove());
     if (newMessages.querySelector(".alert")) {
