@@ -54,6 +54,7 @@ STEP = {
 EXPECTED = {
     "home": ("get", EVERYONE),
     "healthz": ("get", dict.fromkeys(ROLES, 200)),
+    "favicon": ("get", dict.fromkeys(ROLES, 301)),
     "protokolle:meeting_new": ("get", WRITERS),
     "protokolle:meeting_detail": ("get", GET_MEMBERS),
     "protokolle:meeting_edit": ("get", WRITERS),
