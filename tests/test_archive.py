@@ -185,6 +185,28 @@ def test_search_filters_by_kind_person_year_and_body(client, confirmed_minutes, 
     assert all("Siebert" in hit.people for hit in by_person)
 
 
+def test_years_that_are_no_years_are_left_out_with_a_message(client, confirmed_minutes, werkstatt):
+    """A shared or edited link with a year of 20 digits failed with a server error."""
+    other = confirmed_minutes(body="Andere Werkstatt", date="2019-05-05")
+    user = user_in(werkstatt.body)
+    MembershipFactory(body=other.body, person=user.person)
+    client.force_login(user)
+
+    for value in ["99999999999999999999", "-3", "zwanzig"]:
+        response = search(client, q="Protokoll", **{"from": value})
+        assert response.status_code == 200
+        assert {h.meeting for h in response.context["page"]} == {werkstatt, other}
+        assert "ist keine Jahreszahl" in response.content.decode()
+        listing = client.get(reverse("protokolle:archive"), {"year": value})
+        assert listing.status_code == 200
+        assert listing.context["page"].paginator.count == 2
+
+    # From after to: the years are taken the right way round, and the page says so.
+    response = search(client, q="Protokoll", **{"from": 2021, "to": 2018})
+    assert {h.meeting for h in response.context["page"]} == {other}
+    assert "von 2018 bis 2021" in response.content.decode()
+
+
 def test_drafts_are_not_searched(client, minutes):
     draft = minutes()
     client.force_login(user_in(draft.body))

@@ -26,6 +26,22 @@ def _int(value):
         return None
 
 
+def _year(request, name):
+    """The year in the query parameter ``name``, or None; a value that is no year
+    (a word, 99999999999999999999) is left out with a message instead of failing."""
+    value = (request.GET.get(name) or "").strip()
+    year = _int(value)
+    if year is not None and 1 <= year <= 9999:
+        return year
+    if value:
+        messages.warning(
+            request,
+            _("“%(value)s” is not a year; the search runs without that filter.")
+            % {"value": value[:20]},
+        )
+    return None
+
+
 def _bodies(request):
     chosen = _int(request.GET.get("body"))
     bodies = list(access.readable_bodies(request.user).order_by("name"))
@@ -100,7 +116,7 @@ def _task_cursor(after):
 def archive_list(request):
     """Confirmed minutes of the bodies the user may read, newest first."""
     bodies, selected = _bodies(request)
-    year = _int(request.GET.get("year"))
+    year = _year(request, "year")
     meetings = archive.confirmed_meetings(bodies=selected or bodies, year=year).order_by(
         "-date", "-number"
     )
@@ -130,10 +146,18 @@ def archive_search(request):
     """Full-text search over confirmed minutes, with filters."""
     bodies, selected = _bodies(request)
     words = (request.GET.get("q") or "").strip()[:200]
+    year_from, year_to = _year(request, "from"), _year(request, "to")
+    if year_from and year_to and year_from > year_to:
+        year_from, year_to = year_to, year_from
+        messages.info(
+            request,
+            _("The years were the wrong way round; the search runs from %(start)s to %(end)s.")
+            % {"start": year_from, "end": year_to},
+        )
     filters = search.Filters(
         bodies=selected or None,
-        year_from=_int(request.GET.get("from")),
-        year_to=_int(request.GET.get("to")),
+        year_from=year_from,
+        year_to=year_to,
         kind=request.GET.get("kind") if request.GET.get("kind") in SearchEntry.Kind.values else "",
         person=(request.GET.get("person") or "").strip()[:100],
     )
