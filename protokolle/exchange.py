@@ -39,7 +39,7 @@ from .models import (
     build_agenda,
 )
 from .uploads import validate as validate_upload
-from .wording import number_tree
+from .wording import needed_numbers, number_tree
 
 FORMAT = "werkstatt-protokoll/1"
 # meeting.confirmation.by
@@ -458,19 +458,18 @@ class _Reader:
         """Agenda items as (item, presenters, results, children) tuples."""
         if seen is None:
             seen = {}
-            # Printed numbers by the one rule, for the check that no number is used twice.
-            self.printed = {
-                id(entry): number
-                for entry, number, _depth in number_tree(
-                    entries,
-                    lambda entry: entry.get("children") or [],
-                    _typed_number,
-                )
+            # Printed numbers by the one rule, for the check that no number is used twice;
+            # a typed number is kept only where it changes what is printed (3.1 at the top
+            # level), so that the numbers of the rest follow when the writer adds an item.
+            tree = number_tree(entries, lambda entry: entry.get("children") or [], _typed_number)
+            self.printed = {id(entry): number for entry, number, _depth in tree}
+            needed = needed_numbers([(depth, _typed_number(entry)) for entry, _n, depth in tree])
+            self.needed = {
+                id(entry): number for (entry, _n, _depth), number in zip(tree, needed, strict=True)
             }
         nodes = []
         for index, entry in enumerate(entries):
             item_path = [*path, index]
-            number = entry.get("number")
             printed = self.printed[id(entry)]
             if printed in seen:
                 self.problem(
@@ -482,7 +481,7 @@ class _Reader:
                 seen[printed] = format_path(item_path)
             item = AgendaItem(
                 position=index,
-                number=number,
+                number=self.needed[id(entry)],
                 title=entry["title"],
                 public=entry.get("public", True),
                 start=self.time(entry.get("start"), [*item_path, "start"]),

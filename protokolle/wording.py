@@ -28,31 +28,55 @@ def _counter_from(explicit, level):
     return int(match.group()) if match else None
 
 
-def outline_numbers(entries):
-    """Printed numbers for an outline given as ``(level, explicit_number)`` in reading order.
-
-    A level deeper than one below the previous item is taken as one below it.
-    """
-    numbers, counters, stack = [], [], []
+def _outline(entries):
+    """``(printed, redundant)`` for each ``(level, explicit_number)`` in reading order:
+    the number printed, and whether a typed number changes nothing (it is the number
+    the item gets without it, and the numbers after it stay the same)."""
+    counters, stack = [], []
     for level, explicit in entries:
         level = max(0, min(level, len(stack)))
         del stack[level:]
         del counters[level + 1 :]
         while len(counters) <= level:
             counters.append(0)
+        prefix = stack[-1] if stack else ""
+        following = counters[level] + 1
+        automatic = f"{prefix}.{following}" if prefix else str(following)
         explicit = (explicit or "").strip()
+        redundant = False
         if explicit:
             number = explicit
             counter = _counter_from(explicit, level)
+            redundant = number == automatic and counter == following
             if counter is not None:
                 counters[level] = counter
         else:
-            counters[level] += 1
-            prefix = stack[-1] if stack else ""
-            number = f"{prefix}.{counters[level]}" if prefix else str(counters[level])
+            counters[level] = following
+            number = automatic
         stack.append(number)
-        numbers.append(number)
-    return numbers
+        yield number, redundant
+
+
+def outline_numbers(entries):
+    """Printed numbers for an outline given as ``(level, explicit_number)`` in reading order.
+
+    A level deeper than one below the previous item is taken as one below it.
+    """
+    return [number for number, _redundant in _outline(entries)]
+
+
+def needed_numbers(entries):
+    """The typed numbers of an outline that change what is printed, in reading order;
+    None where the typed number is the one the item gets anyway.
+
+    Minutes written elsewhere print every number; kept as typed, each would stay
+    fixed, and an item added in the editor would collide with the next one. Dropping
+    the redundant ones prints the same numbers and lets the rest follow the order.
+    """
+    return [
+        None if redundant else (explicit or "").strip() or None
+        for (_level, explicit), (_number, redundant) in zip(entries, _outline(entries), strict=True)
+    ]
 
 
 def number_tree(roots, children, explicit):

@@ -43,7 +43,8 @@ def records(reference_document):
     attachment.file.save("p.pdf", SimpleUploadedFile("p.pdf", b"%PDF-1.7 anlage"))
     workflow.circulate(nine.pk, writer)
     TaskDone.objects.create(
-        result=eight.agenda_items.get(number="2").results.get(kind="task"), done_by=writer
+        result=eight.agenda_items.get(parent=None, position=1).results.get(kind="task"),
+        done_by=writer,
     )
     return eight
 

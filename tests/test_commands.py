@@ -62,20 +62,30 @@ def test_import_minutes_reports_a_missing_file(tmp_path):
         run("import_minutes", str(tmp_path / "missing.json"))
 
 
+def as_exported(path):
+    """The document at ``path`` as the export writes it: the typed numbers that the
+    items get anyway (all but 3.1 and 3.2 of the reference) come back as null."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for item in document["meeting"]["agenda"]:
+        if item["number"] not in ("3.1", "3.2"):
+            item["number"] = None
+    return document
+
+
 def test_export_minutes_writes_the_document_to_a_file(tmp_path):
     run("import_minutes", str(REFERENCE))
     target = tmp_path / "out.json"
 
     run("export_minutes", str(Meeting.objects.get().pk), "--format", "json", "-o", str(target))
 
-    assert json.loads(target.read_text(encoding="utf-8")) == json.loads(REFERENCE.read_text())
+    assert json.loads(target.read_text(encoding="utf-8")) == as_exported(REFERENCE)
     assert "„Revierwende“" in target.read_text(encoding="utf-8")
 
 
 def test_export_minutes_writes_to_standard_output():
     run("import_minutes", str(REFERENCE))
     out, _err = run("export_minutes", str(Meeting.objects.get().pk))
-    assert json.loads(out) == json.loads(REFERENCE.read_text())
+    assert json.loads(out) == as_exported(REFERENCE)
 
 
 def test_export_minutes_refuses_an_unknown_meeting():

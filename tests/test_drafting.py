@@ -260,7 +260,7 @@ def test_an_agenda_number_used_twice_is_refused(client, meeting, writer):
 
     assert response.status_code == 400
     assert "3.1" in response.content.decode()
-    assert AgendaItem.objects.get(meeting=meeting, title="Sonstiges").number == "6"
+    assert AgendaItem.objects.get(meeting=meeting, title="Sonstiges").number is None  # still 6
 
 
 def test_a_meeting_number_used_in_the_body_is_refused(client, meeting, writer, minutes):
@@ -288,7 +288,9 @@ def test_a_new_result_is_added_to_an_item_without_javascript(client, meeting, wr
     client.force_login(writer)
     data = load(client, meeting)
     row = blank_row(data, "results")
-    data[f"{row}-item_key"] = str(AgendaItem.objects.get(meeting=meeting, number="2").pk)
+    data[f"{row}-item_key"] = str(
+        AgendaItem.objects.get(meeting=meeting, parent=None, position=1).pk
+    )
     data[f"{row}-text"] = "Neues Ergebnis zu TOP 2"
 
     assert client.post(edit_url(meeting), data).status_code == 302
@@ -361,7 +363,9 @@ def test_order_and_level_fields_move_and_nest_items_without_javascript(client, m
     for name in [n for n in data if n.startswith("items-") and n.endswith("-number")]:
         data[name] = ""  # numbered from the position from now on
     sonstiges = prefix_of(field_name(data, "-title", "Sonstiges"))
-    welcome = prefix_of(field_name(data, "-title", meeting.agenda_items.get(number="1").title))
+    welcome = prefix_of(
+        field_name(data, "-title", meeting.agenda_items.get(parent=None, position=0).title)
+    )
     kita = prefix_of(
         field_name(
             data, "-title", "Soziale Infrastruktur: Ausblick zur Qualifizierung von Kita-Projekten"
@@ -549,7 +553,7 @@ def test_creating_a_meeting_writes_the_welcome_item_from_the_records(client, mee
 
 def test_the_created_agenda_is_the_agenda_the_page_shows(client, meeting, writer):
     workflow.circulate(meeting.pk, writer)
-    task = AgendaItem.objects.get(meeting=meeting, number="2")
+    task = AgendaItem.objects.get(meeting=meeting, parent=None, position=1)
     Result.objects.create(agenda_item=task, kind="task", text="Steckbrief", responsible="WRL")
     client.force_login(writer)
     page = client.get(new_url(meeting.body))

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from protokolle import exchange, workflow
+from protokolle import exchange, pdf, wording, workflow
 from protokolle.exchange import DocumentError
-from protokolle.models import Approval, Body, Meeting
+from protokolle.models import AgendaItem, Approval, Body, Meeting
 
 from .factories import BodyFactory, MeetingFactory
 
@@ -224,7 +224,45 @@ def full_document():
 
 
 def test_the_reference_minutes_come_back_unchanged(reference_document):
-    assert round_trip(reference_document) == as_exported(reference_document)
+    """Unchanged but for the numbers the rule gives anyway: the original prints every
+    number; only 3.1 and 3.2 differ from what the items get by their position."""
+    expected = as_exported(reference_document)
+    typed = [item["number"] for item in expected["meeting"]["agenda"]]
+    assert typed == ["1", "2", "3.1", "3.2", "4", "5", "6"]
+    for item, number in zip(
+        expected["meeting"]["agenda"], [None, None, "3.1", "3.2", None, None, None], strict=True
+    ):
+        item["number"] = number
+    assert round_trip(reference_document) == expected
+
+
+def test_imported_minutes_print_their_numbers_and_number_an_added_item_in_order(
+    reference_document,
+):
+    meeting = workflow.import_minutes(copy.deepcopy(reference_document))
+    printed = [entry.printed_number for entry in pdf.context(meeting)["items"]]
+    assert printed == ["1", "2", "3.1", "3.2", "4", "5", "6"]
+
+    # An item added after 4 takes 5, and the items after it move on: no number twice.
+    items = list(meeting.agenda_items.order_by("position"))
+    for item in items[5:]:
+        item.position += 1
+        item.save()
+    AgendaItem.objects.create(meeting=meeting, position=5, title="Neuer Punkt")
+    printed = [entry.printed_number for entry in pdf.context(meeting)["items"]]
+    assert printed == ["1", "2", "3.1", "3.2", "4", "5", "6", "7"]
+
+
+def test_a_typed_number_that_changes_what_follows_is_kept():
+    """Below a typed 3.2, a typed "3.2.1" sets the counter to 2 (the rule reads the
+    item's own level of the number), so it is not the same as no number."""
+    entries = [(0, "3.2"), (1, "3.2.1"), (1, None), (0, "4"), (0, None)]
+    assert wording.needed_numbers(entries) == ["3.2", "3.2.1", None, None, None]
+    without = [
+        (level, number)
+        for (level, _typed), number in zip(entries, wording.needed_numbers(entries), strict=True)
+    ]
+    assert wording.outline_numbers(without) == wording.outline_numbers(entries)
 
 
 def test_a_document_without_the_new_keys_comes_back_with_them():

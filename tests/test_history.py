@@ -158,7 +158,7 @@ def test_times_are_local_and_machine_readable(meeting, writer):
 
 def test_a_correction_names_its_agenda_item(meeting, writer, member):
     workflow.circulate(meeting.pk, writer)
-    item = AgendaItem.objects.get(meeting=meeting, number="2")
+    item = AgendaItem.objects.get(meeting=meeting, parent=None, position=1)
     workflow.respond(meeting.pk, member, "objection", "Bitte ergänzen", item.pk)
     workflow.respond(meeting.pk, member, "agree")
     circulated, objection, agreement = new_rows()
@@ -263,7 +263,7 @@ def test_the_history_costs_three_queries_however_long(
     meeting, writer, member, django_assert_num_queries
 ):
     workflow.circulate(meeting.pk, writer)
-    item = AgendaItem.objects.get(meeting=meeting, number="2")
+    item = AgendaItem.objects.get(meeting=meeting, parent=None, position=1)
     workflow.respond(meeting.pk, member, "objection", "Bitte ergänzen", item.pk)
     with set_actor(writer):
         for result in Result.objects.filter(agenda_item__meeting=meeting):

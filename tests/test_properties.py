@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from protokolle import exchange, workflow
+from protokolle import exchange, wording, workflow
 from protokolle.models import Meeting
 
 from .conftest import row_counts
@@ -123,11 +123,44 @@ def normalized(document):
         return entry
 
     meeting["agenda"] = [item(entry) for entry in meeting["agenda"]]
+    # A typed number that the item gets anyway is not kept (wording.needed_numbers).
+    flat = []
+
+    def walk(entries, depth):
+        for entry in entries:
+            flat.append((entry, depth))
+            walk(entry["children"], depth + 1)
+
+    walk(meeting["agenda"], 0)
+    typed = [(depth, entry["number"]) for entry, depth in flat]
+    for (entry, _depth), number in zip(flat, wording.needed_numbers(typed), strict=True):
+        entry["number"] = number
     return {
         "format": document["format"],
         "body": filled(document["body"], "body"),
         "meeting": meeting,
     }
+
+
+OUTLINES = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=3),
+        st.one_of(
+            st.none(),
+            st.sampled_from(["1", "2", "3", "3.1", "3.2", "3.2.1", "4", "A", " 5 ", "2.1", "10"]),
+        ),
+    ),
+    max_size=12,
+)
+
+
+@given(entries=OUTLINES)
+def test_dropping_the_redundant_typed_numbers_prints_the_same_numbers(entries):
+    needed = wording.needed_numbers(entries)
+    kept = [(level, number) for (level, _typed), number in zip(entries, needed, strict=True)]
+    assert wording.outline_numbers(kept) == wording.outline_numbers(entries)
+    # Nothing more can be dropped: the result is its own normal form.
+    assert wording.needed_numbers(kept) == needed
 
 
 @SETTINGS

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from protokolle import versions, workflow
-from protokolle.models import AgendaItem, MinutesVersion, Result
+from protokolle.models import AgendaItem, MinutesVersion, Result, build_agenda
 from protokolle.wording import number_tree
 
 from .factories import user_in, writer_of
@@ -437,7 +437,8 @@ def circulated(minutes, db):
 def insert_item(meeting, after_number, title):
     """An item inserted after the item numbered ``after_number`` (top level)."""
     items = list(meeting.agenda_items.filter(parent=None).order_by("position", "pk"))
-    at = next(i for i, entry in enumerate(items) if entry.number == after_number) + 1
+    printed = [entry.printed_number for entry in build_agenda(meeting.agenda_items.all())]
+    at = printed.index(after_number) + 1
     for position, entry in enumerate(items):
         entry.position = position if position < at else position + 1
         entry.save()
@@ -465,7 +466,7 @@ def test_the_page_shows_an_inserted_item_as_one_added_item(client, circulated):
 
 def test_the_page_shows_a_moved_item_and_an_edited_word(client, circulated):
     meeting, writer = circulated
-    first = meeting.agenda_items.get(number="1")
+    first = meeting.agenda_items.get(parent=None, position=0)
     first.position = 100  # to the end
     first.number = None
     first.save()

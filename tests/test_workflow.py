@@ -267,7 +267,7 @@ def test_reopening_and_circulating_again_makes_a_new_version_with_a_readable_dif
 
 def test_a_member_objects_with_text_tied_to_an_item(client, meeting, people):
     workflow.circulate(meeting.pk, people["minute_taker"])
-    item = AgendaItem.objects.get(meeting=meeting, number="2")
+    item = AgendaItem.objects.get(meeting=meeting, parent=None, position=1)
     client.force_login(people["member"])
 
     client.post(
