@@ -139,6 +139,19 @@ def default_reply_by(meeting, today=None):
     return max(today, meeting.date - datetime.timedelta(days=3))
 
 
+def reply_by_problem(meeting, reply_by, today=None):
+    """Why ``reply_by`` cannot be the invitation's reply date, or "": it lies between
+    today and the meeting day."""
+    today = today or timezone.localdate()
+    if reply_by and reply_by > meeting.date:
+        return _(
+            "The reply date lies after the meeting on %(date)s: choose a day up to the meeting day."
+        ) % {"date": f"{meeting.date:%d.%m.%Y}"}
+    if reply_by and reply_by < today:
+        return _("The reply date has passed: choose today or a later day.")
+    return ""
+
+
 def can_invite(meeting):
     """Invitations go out for minutes not yet circulated, before the meeting has ended."""
     return meeting.status == Meeting.Status.DRAFT and not has_ended(meeting)
@@ -628,6 +641,8 @@ def send(meeting_pk, user, kind=SEND, *, confirm_short_notice=False, reply_by=No
                     "are circulated."
                 )
             )
+        if kind == SEND and (problem := reply_by_problem(meeting, reply_by)):
+            raise InvitationError(problem)
         invitation, _created = Invitation.objects.select_for_update().get_or_create(meeting=meeting)
         if invitation.cancelled_at:
             raise InvitationError(_("This meeting has been cancelled."))

@@ -222,6 +222,35 @@ def test_sending_within_the_notice_period_asks_first_and_then_says_so(
     )
 
 
+@pytest.mark.parametrize(
+    ("days", "says"),
+    [(15, "liegt nach der Sitzung am"), (-1, "ist vorbei")],
+    ids=["after-the-meeting", "passed"],
+)
+def test_a_reply_date_outside_today_and_the_meeting_day_is_refused_at_the_field(
+    planned, client, django_capture_on_commit_callbacks, days, says
+):
+    typed = (timezone.localdate() + datetime.timedelta(days=days)).isoformat()
+
+    response = send(client, planned, django_capture_on_commit_callbacks, reply_by=typed)
+
+    assert response.status_code == 400
+    assert not mail.outbox and not Invitation.objects.exists()
+    page = response.content.decode()
+    assert says in page
+    assert f'value="{typed}" aria-invalid="true"' in page  # the typed date stays
+    with pytest.raises(invitations.InvitationError, match=says):
+        invitations.send(
+            planned["meeting"].pk,
+            planned["writer"],
+            reply_by=datetime.date.fromisoformat(typed),
+        )
+
+    on_the_day = planned["meeting"].date.isoformat()
+    send(client, planned, django_capture_on_commit_callbacks, reply_by=on_the_day)
+    assert Invitation.objects.get().reply_by == planned["meeting"].date
+
+
 def test_the_notice_period_is_the_bodys(planned, client, django_capture_on_commit_callbacks):
     body = planned["meeting"].body
     body.notice_days = 21

@@ -104,6 +104,18 @@ class InviteForm(forms.Form):
         label=gettext_lazy("Send with a shortened notice period"), required=False
     )
 
+    def __init__(self, *args, meeting, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.meeting = meeting
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == invitations.SEND and (
+            problem := invitations.reply_by_problem(self.meeting, data.get("reply_by"))
+        ):
+            self.add_error("reply_by", problem)
+        return data
+
 
 def _invite_context(meeting, form=None):
     invitation = invitations.invitation_of(meeting)
@@ -127,8 +139,15 @@ def _invite_context(meeting, form=None):
         "unanswered": sum(1 for _p, invitee, _a in rows if not (invitee and invitee.reply)),
         "notice_days": meeting.body.notice_days,
         "days_ahead": invitations.days_ahead(meeting),
-        "reply_by": (invitation.reply_by if invitation and invitation.reply_by else None)
-        or invitations.default_reply_by(meeting),
+        # The typed value where the form comes back with an error, else the date to propose.
+        "reply_by": (
+            form.data.get("reply_by", "")
+            if form is not None and form.errors
+            else (
+                (invitation.reply_by if invitation and invitation.reply_by else None)
+                or invitations.default_reply_by(meeting)
+            ).isoformat()
+        ),
         "agenda": calendar.agenda_lines(meeting),
         "long_date": invitations.german_long_date(meeting.date),
         "time_line": invitations.time_line(meeting),
@@ -149,10 +168,17 @@ def meeting_invite(request, pk):
 def _invite(request, pk):
     # Readers learn from a message why not, as for every workflow step.
     meeting = get_meeting_for_user(request, Meeting.objects.select_related("body"), pk)
-    form = InviteForm(request.POST)
+    form = InviteForm(request.POST, meeting=meeting)
     if not form.is_valid():
+        if not access.can_write(request.user, meeting.body):
+            messages.error(request, _("Only the body's minute-takers may send invitations."))
+            return redirect(_back(request, meeting))
+        # The page again, with the typed date and what is wrong with it at the field.
         messages.error(request, _("Please check the reply date and choose what to send."))
-        return redirect("protokolle:meeting_invite", pk=meeting.pk)
+        meeting = get_meeting_for_user(request, _with_agenda(), pk, write=True)
+        return render(
+            request, "protokolle/invitation_send.html", _invite_context(meeting, form), status=400
+        )
     kind = form.cleaned_data["action"]
     try:
         outcome = invitations.send(
