@@ -585,7 +585,9 @@ def plan(meeting, kind=SEND):
         invitee = invitees.get(person.pk)
         address = address_of(person)
         if kind == SEND:
-            wanted = not issued or changed or not _has_current(invitee, invitation)
+            # A mail still queued for the background task is on its way: not again.
+            on_its_way = invitee is not None and invitee.mail_queued_at and not invitee.mail_error
+            wanted = not issued or changed or not (_has_current(invitee, invitation) or on_its_way)
         elif kind == REMIND:
             wanted = invitee is not None and invitee.sent_at is not None and not invitee.reply
         else:  # CANCEL: whoever was told of the meeting

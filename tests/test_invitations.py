@@ -251,6 +251,30 @@ def test_a_reply_date_outside_today_and_the_meeting_day_is_refused_at_the_field(
     assert Invitation.objects.get().reply_by == planned["meeting"].date
 
 
+def test_mails_still_queued_are_not_offered_again(
+    planned, client, django_capture_on_commit_callbacks, settings
+):
+    """Right after sending, the page listed everyone as "Noch nicht erreicht" beside
+    "Erneut senden" while the background task had not run yet: a double invitation."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    meeting = planned["meeting"]
+
+    response = send(client, planned, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 302
+    assert not mail.outbox  # queued, not sent
+    assert invitations.plan(meeting, invitations.SEND).recipients == []
+    page = client.get(reverse("protokolle:meeting_invite", args=[meeting.pk])).content.decode()
+    assert re.search(r"Noch nicht erreicht</h2>\s*<p>Niemand\.</p>", page)
+
+    # A mail that failed for good is no longer queued: it is offered again.
+    Invitee.objects.filter(person__name="Bernd Boldt").update(
+        mail_queued_at=None, mail_error="550 unknown user"
+    )
+    again = invitations.plan(meeting, invitations.SEND).recipients
+    assert [person.name for person, _address in again] == ["Bernd Boldt"]
+
+
 def test_the_notice_period_is_the_bodys(planned, client, django_capture_on_commit_callbacks):
     body = planned["meeting"].body
     body.notice_days = 21
