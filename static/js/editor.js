@@ -885,7 +885,10 @@
     });
     const rows = Array.from(form.querySelectorAll("#participant-list .participant-row"));
     const lastRow = rows[rows.length - 1];
-    if (lastRow && lastRow.classList.contains("is-guest") && !lastRow.querySelector('input[type="text"]').value.trim() && !lastRow.querySelector(".invalid-feedback")) {
+    // The blank row for use without this script: new (no id), nothing typed, no error.
+    // After a rejected save it comes back bound to empty input, without a status.
+    const lastId = lastRow && lastRow.querySelector('input[name$="-id"]');
+    if (lastRow && !(lastId && lastId.value) && !lastRow.querySelector('input[type="text"]').value.trim() && !lastRow.querySelector(".invalid-feedback")) {
       lastRow.remove();
     }
     form.querySelectorAll(".agenda-item").forEach((item) => {

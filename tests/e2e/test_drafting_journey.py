@@ -375,6 +375,36 @@ def test_the_save_bar_keeps_its_height_while_its_messages_change(
     context.close()
 
 
+def test_a_rejected_save_keeps_the_input_and_adds_no_row(
+    browser, live_server, werkstatt, page_guard
+):
+    page_guard.allow(status=400, url="/edit/")
+    Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
+    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    log_in(page, live_server, "protokoll")
+    page.goto(f"{live_server.url}/meetings/{werkstatt.pk}/edit/")
+    rows = page.locator("#participant-list .participant-row")
+    count = rows.count()
+    item(page, "Sonstiges").get_by_label("Titel").fill("Sonstiges und Termine")
+
+    page.get_by_label("Ende").first.fill("09:00")  # before the start at 10:00
+    page.get_by_role("button", name="Speichern").click()
+
+    expect(page.get_by_role("alert").filter(has_text="Es wurde nichts gespeichert")).to_be_visible()
+    expect(rows).to_have_count(count)
+    expect(page.get_by_label("Ende").first).to_have_value("09:00")
+    expect(item(page, "Sonstiges und Termine")).to_have_count(1)
+    check_page(page, "rejected-save")
+
+    page.get_by_label("Ende").first.fill("12:00")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.locator("#autosave-status")).to_have_text("Gespeichert.")
+    expect(rows).to_have_count(count)
+    assert AgendaItem.objects.filter(title="Sonstiges und Termine").exists()
+    context.close()
+
+
 def test_input_survives_a_closed_tab(browser, live_server, werkstatt):
     Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
     context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
