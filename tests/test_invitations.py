@@ -363,6 +363,7 @@ def test_the_start_page_shows_the_meeting_ahead_and_the_invitation_to_send(plann
     page = client.get(reverse("home")).content.decode()
     invite = reverse("protokolle:meeting_invite", args=[planned["meeting"].pk])
     assert 'id="h-upcoming"' in page and invite in page
+    assert f"{planned['meeting'].date:%d.%m.%Y}, 10:00 – 12:00 Uhr" in page
 
 
 # --- the public invitation PDF (issue 16) -------------------------------------------------------

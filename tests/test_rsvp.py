@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from protokolle import invitations
-from protokolle.models import AgendaItem, Invitee, Meeting, Participant
+from protokolle.models import AgendaItem, CalendarFeed, Invitee, Meeting, Participant
 
 from .factories import BodyFactory, MeetingFactory, user_in, writer_of
 
@@ -195,10 +195,14 @@ def test_the_writers_table_shows_who_said_what(world, client):
 
 def test_the_calendar_feed_lists_the_bodys_meetings_and_its_address_can_be_replaced(world, client):
     client.force_login(world["member"])
-    client.post(reverse("protokolle:calendar_token"))
+    made = client.post(reverse("protokolle:calendar_token"), follow=True).content.decode()
+    assert "Ihre Kalenderadresse ist angelegt." in made  # no "old one" that stops working
+    feed = re.search(r"/calendar/([A-Za-z0-9_-]+)\.ics", made).group(0)
     page = client.get(reverse("protokolle:profile")).content.decode()
-    feed = re.search(r"/calendar/([A-Za-z0-9_-]+)\.ics", page).group(0)
-    assert feed not in client.get(reverse("protokolle:profile")).content.decode()  # shown once
+    assert feed not in page  # shown once
+    # „seit 30.11.2026 um 07:30 Uhr“: the moment in German, in the site's time zone.
+    since = timezone.localtime(CalendarFeed.objects.get().created_at)
+    assert f"{since:%d.%m.%Y} um {since:%H:%M} Uhr" in page
 
     anonymous = Client()
     response = anonymous.get(feed)
@@ -206,7 +210,8 @@ def test_the_calendar_feed_lists_the_bodys_meetings_and_its_address_can_be_repla
     events = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
     assert {int(str(e["summary"]).split(".")[0]) for e in events} == {9, 10}
 
-    client.post(reverse("protokolle:calendar_token"))
+    replaced = client.post(reverse("protokolle:calendar_token"), follow=True).content.decode()
+    assert "die alte funktioniert nicht mehr" in replaced
     assert anonymous.get(feed).status_code == 404
 
 

@@ -4,8 +4,10 @@ import re
 
 import nh3
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from markdown_it import MarkdownIt
 
 from .. import quorum, wording
@@ -68,6 +70,18 @@ def german_date(value):
 def german_time(value):
     """10:00"""
     return value.strftime("%H:%M") if value else ""
+
+
+@register.filter
+def date_and_time(value):
+    """A moment for the page, in the site's time zone: „30.11.2026 um 07:30 Uhr“."""
+    if not value:
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return gettext("%(date)s at %(time)s") % {
+        "date": f"{local:%d.%m.%Y}",
+        "time": f"{local:%H:%M}",
+    }
 
 
 @register.simple_tag

@@ -385,7 +385,7 @@ def calendar_token(request):
     token = secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
-            CalendarFeed.objects.update_or_create(
+            _feed, made = CalendarFeed.objects.update_or_create(
                 user=request.user, defaults={"token_hash": _feed_digest(token)}
             )
     except IntegrityError:  # a clash of 256-bit tokens: practically never; ask again
@@ -394,7 +394,12 @@ def calendar_token(request):
     request.session[FEED_SESSION_KEY] = settings.SITE_URL.rstrip("/") + reverse(
         "protokolle:calendar_feed", args=[token]
     )
-    messages.success(request, _("Your calendar address is new; the old one no longer works."))
+    messages.success(
+        request,
+        _("Your calendar address is made.")
+        if made
+        else _("Your calendar address is new; the old one no longer works."),
+    )
     return redirect("protokolle:profile")
 
 

@@ -20,7 +20,7 @@
   const storageKey = "werkstatt-editor-" + editorForm().dataset.meeting;
   const data = editorForm().dataset;
   const t = {
-    saved: data.msgLocalSaved || "Input kept in this browser at",
+    saved: data.msgLocalSaved || "Input kept in this browser at {time}",
     noStorage: data.msgNoStorage || "This browser cannot keep a copy of the input.",
     found: data.msgFound || "This browser kept input that was not saved, from",
     confirmDelete: data.msgConfirmDelete || "Delete this item with its results?",
@@ -786,7 +786,7 @@
         ...extra,
       };
       localStorage.setItem(storageKey, JSON.stringify(entry));
-      statusLine().textContent = t.saved + " " + new Date().toLocaleTimeString(lang);
+      statusLine().textContent = t.saved.replace("{time}", new Date().toLocaleTimeString(lang));
     } catch (error) {
       statusLine().textContent = t.noStorage;
     }

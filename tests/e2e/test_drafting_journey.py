@@ -415,7 +415,7 @@ def test_input_survives_a_closed_tab(browser, live_server, werkstatt):
     item(page, "Sonstiges").get_by_label("Titel").fill("Sonstiges – nicht gespeichert")
     # The browser's language is English; the page's is German, and so are its times.
     expect(page.locator("#autosave-status")).to_have_text(
-        re.compile(r"^Im Browser gesichert um \d\d:\d\d:\d\d$")
+        re.compile(r"^Im Browser gesichert um \d\d:\d\d:\d\d Uhr$")
     )
     page.close(run_before_unload=False)
 
