@@ -5,12 +5,12 @@ snapshot of a chair or minute-taker taken from the body's members. The editor
 that drafts the minutes afterwards lives in ``editor``.
 """
 
-import datetime
 import hashlib
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from . import tasks, wording, workflow
 from .models import AgendaItem, Membership, Person, Result
@@ -77,11 +77,21 @@ def proposal(body):
     """Initial values for a body's next meeting: number, times, place, chair, minute-taker."""
     last = body.meetings.order_by("-date", "-number").first()
     members = {m.role: m.person for m in body.memberships.select_related("person")}
-    initial = {"number": next_number(body), "date": datetime.date.today()}
+    today = timezone.localdate()
+    initial = {"number": next_number(body), "date": today}
     chair = members.get(Membership.Role.CHAIR)
     minute_taker = members.get(Membership.Role.MINUTE_TAKER)
     if last:
         initial.update(start=last.start, end=last.end, location=last.location)
+        if last.next_meeting_date and last.next_meeting_date > last.date:
+            # What the last minutes announced: „Die nächste Sitzung findet am … statt“.
+            initial["date"] = last.next_meeting_date
+            initial["start"] = last.next_meeting_time or last.start
+            initial["location"] = last.next_meeting_location or last.location
+        elif last.date >= today:
+            # The last meeting is still ahead: the next one is after it, on a day only
+            # the writer knows. Today would come before it.
+            initial["date"] = None
     initial["chair_name"] = chair.name if chair else (last.chair_name if last else None)
     initial["minute_taker_name"] = (
         minute_taker.name if minute_taker else (last.minute_taker_name if last else None)

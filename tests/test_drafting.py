@@ -3,6 +3,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from protokolle import access, drafting, exchange, workflow
 from protokolle.editor import Editor
@@ -521,6 +522,25 @@ def test_a_new_meeting_is_proposed_from_the_records(client, meeting, writer):
     page = response.content.decode()
     assert "Begrüßung und Bestätigung des Protokolls der 8. Sitzung vom 21.03.2022" in page
     assert "Sonstiges" in page
+
+
+def test_the_proposed_date_is_the_announced_one_and_never_before_the_last_meeting(
+    client, meeting, writer, minutes
+):
+    client.force_login(writer)
+    # The 8th minutes announce the next meeting: 23.05.2022 at 10:00, online.
+    form = client.get(new_url(meeting.body)).context["form"]
+    assert form.initial["date"] == datetime.date(2022, 5, 23)
+    assert form.initial["start"] == datetime.time(10, 0)
+
+    # A meeting planned ahead and announcing nothing: the day is the writer's to choose,
+    # not today (which comes before it); the page asks for it instead of an agenda.
+    ahead = timezone.localdate() + datetime.timedelta(days=21)
+    minutes(number=9, date=str(ahead), alone=True)
+    response = client.get(new_url(meeting.body))
+    assert response.status_code == 200
+    assert response.context["form"].initial["date"] is None
+    assert "Geben Sie ein gültiges Datum ein" in response.content.decode()
 
 
 def new_meeting_data(**changes):

@@ -69,8 +69,9 @@ def meeting_new(request, body_pk):
                 )
     else:
         form = NewMeetingForm(initial=drafting.proposal(body), body=body)
-        agenda = drafting.proposed_agenda(body, form.initial["date"])
-        fingerprint = drafting.agenda_fingerprint(agenda)
+        date = form.initial["date"]  # None where only the writer knows the day
+        agenda = drafting.proposed_agenda(body, date) if date else None
+        fingerprint = drafting.agenda_fingerprint(agenda) if agenda else ""
     return render(
         request,
         "protokolle/meeting_new.html",
