@@ -175,8 +175,17 @@ def _use_html5_widgets(fields):
                 field.widget = widget_class(attrs=field.widget.attrs)
 
 
+def _no_maxlength(fields):
+    """No ``maxlength`` on the editor's inputs: a browser cuts pasted text at it without
+    a word. The server refuses a text that is too long instead, with the text kept and
+    the reason at the field."""
+    for field in fields.values():
+        field.widget.attrs.pop("maxlength", None)
+
+
 def _bootstrap_classes(form_class, fields):
     """Bootstrap classes for fields rendered by hand (the formset rows)."""
+    _no_maxlength(fields)
     for field in fields.values():
         widget = field.widget
         if isinstance(widget, forms.HiddenInput):
@@ -207,6 +216,7 @@ class TrackedForm(forms.ModelForm):
     def prepare_fields(cls, fields):
         """Set up the fields of one form (``fields``: its copies of them)."""
         _use_html5_widgets(fields)
+        _no_maxlength(fields)
         for field in fields.values():
             field.show_hidden_initial = True
 

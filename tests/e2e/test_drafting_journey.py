@@ -405,6 +405,31 @@ def test_a_rejected_save_keeps_the_input_and_adds_no_row(
     context.close()
 
 
+def test_a_pasted_text_longer_than_allowed_is_kept_whole_and_refused_with_the_reason(
+    browser, live_server, werkstatt, page_guard
+):
+    """The browser's maxlength cut a pasted 600-character title at 500 without a word."""
+    page_guard.allow(status=400, url="/edit/")
+    Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
+    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    log_in(page, live_server, "protokoll")
+    page.goto(f"{live_server.url}/meetings/{werkstatt.pk}/edit/")
+    long_title = "Sonstiges: " + " ".join(["Strukturwandel in der Lausitz"] * 20)  # 610 chars
+    title = item(page, "Sonstiges").get_by_label("Titel")
+    title.fill(long_title)
+    assert len(title.input_value()) == len(long_title)
+
+    page.get_by_role("button", name="Speichern").click()
+
+    expect(page.get_by_role("alert").filter(has_text="Es wurde nichts gespeichert")).to_be_visible()
+    field = page.locator("textarea[aria-invalid=true]")
+    expect(field).to_have_value(long_title)
+    expect(page.get_by_text("höchstens 500 Zeichen")).to_be_visible()
+    assert not AgendaItem.objects.filter(title__startswith="Sonstiges: ").exists()
+    context.close()
+
+
 def test_input_survives_a_closed_tab(browser, live_server, werkstatt):
     Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
     context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
