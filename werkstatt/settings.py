@@ -61,10 +61,10 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "bootstrap",
     "auditlog",
-    "axes",
+    "werkstatt.apps.AxesConfig",
     "csp",
     "django_tasks",
-    "django_tasks.backends.database",
+    "werkstatt.apps.TasksDatabaseConfig",
     "protokolle",
 ]
 
