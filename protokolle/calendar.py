@@ -71,8 +71,12 @@ def agenda_lines(meeting, *, public_only=False):
     return lines
 
 
-def meeting_event(meeting, *, sequence=0, cancelled=False, public_only=False, url=None):
-    """The VEVENT of ``meeting`` (agenda items with their presenters prefetched, ideally)."""
+def meeting_event(
+    meeting, *, sequence=0, cancelled=False, tentative=False, public_only=False, url=None
+):
+    """The VEVENT of ``meeting`` (agenda items with their presenters prefetched, ideally).
+
+    ``tentative``: planned, but not yet invited to (STATUS:TENTATIVE)."""
     event = icalendar.Event()
     event.add("uid", uid(meeting))
     event.add("dtstamp", timezone.now())
@@ -90,7 +94,7 @@ def meeting_event(meeting, *, sequence=0, cancelled=False, public_only=False, ur
     if lines:
         event.add("description", "Tagesordnung:\n" + "\n".join(lines))
     event.add("url", url or meeting_url(meeting))
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("status", "CANCELLED" if cancelled else "TENTATIVE" if tentative else "CONFIRMED")
     return event
 
 

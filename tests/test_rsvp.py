@@ -204,11 +204,13 @@ def test_the_calendar_feed_lists_the_bodys_meetings_and_its_address_can_be_repla
     since = timezone.localtime(CalendarFeed.objects.get().created_at)
     assert f"{since:%d.%m.%Y} um {since:%H:%M} Uhr" in page
 
+    plan(world["meeting"].body, days=35, number=11)  # planned, nobody invited yet
     anonymous = Client()
     response = anonymous.get(feed)
     assert response.status_code == 200
     events = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
-    assert {int(str(e["summary"]).split(".")[0]) for e in events} == {9, 10}
+    status = {int(str(e["summary"]).split(".")[0]): str(e["status"]) for e in events}
+    assert status == {9: "CONFIRMED", 10: "CONFIRMED", 11: "TENTATIVE"}
 
     replaced = client.post(reverse("protokolle:calendar_token"), follow=True).content.decode()
     assert "die alte funktioniert nicht mehr" in replaced

@@ -423,14 +423,18 @@ def calendar_feed(request, token):
         .select_related("invitation")
         .order_by("date", "pk")[:FEED_MAX_EVENTS]
     )
+    today = timezone.localdate()
     events = []
     for meeting in meetings:
         invitation = getattr(meeting, "invitation", None)
+        invited = bool(invitation and invitation.sent_state)
         events.append(
             calendar.meeting_event(
                 meeting,
                 sequence=invitation.sequence if invitation else 0,
                 cancelled=bool(invitation and invitation.cancelled_at),
+                # A meeting ahead that nobody was invited to yet is only planned.
+                tentative=not invited and meeting.date >= today,
             )
         )
     data = calendar.calendar(events, name="Werkstatt-Protokolle")
