@@ -296,8 +296,12 @@ def test_an_impossible_vote_count_on_a_decision_is_a_message(client, circulated_
     assert response.status_code == 200
     errors = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
     assert len(errors) == 1
-    # The message says what was wrong: the limit, or that it is no whole number.
+    # The message says what was wrong, and where: the limit, or that it is no whole
+    # number, at "Ja"; not a request to choose the decision that was chosen.
     assert ("100000" if len(count) < 20 else "ganze Zahl") in errors[0].replace(".", "")
+    assert errors[0].startswith("Ihre Eingaben sind gespeichert, der Beschluss aber ist nicht")
+    assert " Ja: " in errors[0]
+    assert "wählen" not in errors[0]
     assert not Approval.objects.filter(meeting=deciding, approved_meeting=earlier).exists()
     assert not Result.objects.filter(vote_yes__gt=forms.MAX_VOTES).exists()
     assert Meeting.objects.get(pk=earlier.pk).status == Meeting.Status.CIRCULATED

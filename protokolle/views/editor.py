@@ -54,10 +54,7 @@ def meeting_edit(request, pk):
                     request,
                     meeting,
                     ApprovalForm(request.POST, prefix=f"approval-{request.POST['approve']}"),
-                    _(
-                        "Your input is saved, but the decision is not recorded: please "
-                        "choose the decision; vote counts are whole numbers."
-                    ),
+                    _("Your input is saved, but the decision is not recorded."),
                 )
             token = request.POST.get("autosave_token", "")
             if token.isalnum() and len(token) <= 20:
@@ -109,8 +106,13 @@ def _record_approval(request, meeting, form, invalid_message):
     Every outcome becomes a message; nothing here raises.
     """
     if not form.is_valid():
-        # The general message, and what exactly was wrong (a count above the limit ...).
-        details = [str(error) for errors in form.errors.values() for error in errors]
+        # The general message, and what exactly was wrong where: „Nein: Der Wert muss
+        # größer oder gleich 0 sein.“ (not a request to choose a decision already chosen).
+        details = [
+            f"{form.fields[name].label}: {error}" if name in form.fields else str(error)
+            for name, errors in form.errors.items()
+            for error in errors
+        ]
         messages.error(request, " ".join([str(invalid_message), *details]))
         return
     data = form.cleaned_data
@@ -154,6 +156,6 @@ def meeting_approve(request, pk):
         request,
         meeting,
         ApprovalForm(request.POST),
-        _("Please choose the decision; vote counts are whole numbers."),
+        _("The decision is not recorded."),
     )
     return redirect(back)
