@@ -64,6 +64,7 @@ def test_plan_invite_reply_and_find_the_attendance(werkstatt, page, browser, liv
     check_page(page, "invite")
     page.get_by_role("button", name=re.compile("Send the invitation|Einladung versenden")).click()
     expect(page.get_by_text("Katja Boll").first).to_be_visible()
+    check_page(page, "invite-sent")  # the table of replies, sideways on a phone
 
     letter = next(m for m in mail.outbox if m.to == ["boll@example.org"])
     link = live_server.url + RSVP_LINK.search(letter.body).group(1)
