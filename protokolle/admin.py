@@ -170,6 +170,11 @@ class KeepsConfirmedMinutesWhole:
 
 User = get_user_model()
 # django.contrib.auth.admin registered its UserAdmin on import; ours adds the refusal.
+# The admin's own heading said "Django-Verwaltung": the site's name instead.
+admin.site.site_header = _("Werkstatt-Protokolle: administration")
+admin.site.site_title = _("Werkstatt-Protokolle administration")
+admin.site.index_title = _("Bodies, people, meetings and archive")
+
 admin.site.unregister(User)
 
 

@@ -21,3 +21,12 @@ def test_the_admin_index_has_no_english_app_or_model_name(client):
     assert {"Änderungseinträge", "Aufgabenläufe"} <= set(models)
     english = {"Axes", "Audit log", "Tasks Database Backend", "Task Results", "Log entries"}
     assert not english & (set(captions) | set(models))
+
+
+def test_the_admin_is_headed_with_the_sites_name(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "Werkstatt-Protokolle: Verwaltung" in page
+    assert "Django-Verwaltung" not in page

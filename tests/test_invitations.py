@@ -238,7 +238,11 @@ def test_a_reply_date_outside_today_and_the_meeting_day_is_refused_at_the_field(
     assert not mail.outbox and not Invitation.objects.exists()
     page = response.content.decode()
     assert says in page
-    assert f'value="{typed}" aria-invalid="true"' in page  # the typed date stays
+    assert "Nichts wurde versandt: Bitte prüfen Sie das Rückmeldedatum." in page
+    assert "wählen Sie, was versandt werden soll" not in page  # there is nothing to choose
+    assert f'value="{typed}"' in page and 'aria-invalid="true"' in page  # the typed date stays
+    # The date picker offers only the days that can be chosen.
+    assert f'min="{timezone.localdate():%Y-%m-%d}" max="{planned["meeting"].date:%Y-%m-%d}"' in page
     with pytest.raises(invitations.InvitationError, match=says):
         invitations.send(
             planned["meeting"].pk,
@@ -330,6 +334,10 @@ def test_reminders_go_to_those_who_have_not_answered(
     send(client, planned, django_capture_on_commit_callbacks)
     boldt = Invitee.objects.get(meeting=planned["meeting"], person__name="Bernd Boldt")
     invitations.reply(boldt, Invitee.Reply.ACCEPT)
+    page = client.get(reverse("protokolle:meeting_invite", args=[planned["meeting"].pk]))
+    # Label and number, so that one reply is never „1 Zusagen“.
+    counts = "Zusagen: 1 · Absagen: 0 · Vertretungen: 0 · ohne Antwort: 2"
+    assert counts in page.content.decode()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(

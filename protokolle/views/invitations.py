@@ -152,6 +152,7 @@ def _invite_context(meeting, form=None):
         "long_date": invitations.german_long_date(meeting.date),
         "time_line": invitations.time_line(meeting),
         "form": form,
+        "today": timezone.localdate(),
     }
 
 
@@ -174,7 +175,12 @@ def _invite(request, pk):
             messages.error(request, _("Only the body's minute-takers may send invitations."))
             return redirect(_back(request, meeting))
         # The page again, with the typed date and what is wrong with it at the field.
-        messages.error(request, _("Please check the reply date and choose what to send."))
+        messages.error(
+            request,
+            _("Nothing was sent: please check the reply date.")
+            if set(form.errors) == {"reply_by"}
+            else _("Please check the reply date and choose what to send."),
+        )
         meeting = get_meeting_for_user(request, _with_agenda(), pk, write=True)
         return render(
             request, "protokolle/invitation_send.html", _invite_context(meeting, form), status=400
