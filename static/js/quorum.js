@@ -255,7 +255,18 @@
     };
     const start = document.querySelector('[name="meeting-start"]');
     const items = readItems();
-    const state = forMeeting(readParticipants(), items, rule, start ? start.value : "");
+    const participants = readParticipants();
+    const state = forMeeting(participants, items, rule, start ? start.value : "");
+    // A voting member left unmarked is in neither number: say so, so that "1 of 1"
+    // is not written where the body has two voting members.
+    const unmarked = participants
+      .filter((p) => p.voting === true && !p.status && !text(p.substitute_for) && text(p.name))
+      .map((p) => text(p.name));
+    const note = document.getElementById("quorum-unmarked");
+    if (note) {
+      setText(note, unmarked.length ? fill(messages.msgUnmarked, { names: unmarked.join(", ") }) : "");
+      note.hidden = !unmarked.length;
+    }
     const atStart = state.start;
     setText(
       document.getElementById("quorum-state"),

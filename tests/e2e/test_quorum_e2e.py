@@ -91,3 +91,21 @@ def test_clicking_a_member_absent_changes_the_indicator(page, live_server, atten
     decision.locator("input[name^='results-'][name$='-vote_yes']").fill("4")
     expect(decision.locator("[data-quorum-check] .quorum-warning")).to_have_count(1)
     check_page(page, "editor with a vote warning")
+
+
+def test_a_voting_member_left_unmarked_is_named_until_marked(page, live_server, attended):
+    """Left unmarked, a voting member is in neither number ("1 von 1" for a body of
+    two): the indicator names them, until they are marked."""
+    MembershipFactory(body=attended.body, person=PersonFactory(name="Gustav Gruber"), voting=True)
+    log_in(page, live_server, "protokoll")
+    page.goto(f"{live_server.url}/meetings/{attended.pk}/edit/")
+    note = page.locator("#quorum-unmarked")
+    expect(note).to_have_text(re.compile(r"ohne Eintrag: Gustav Gruber\."))
+    expect(page.locator("#quorum-state")).to_have_text(re.compile(r"\b3\D+5\b"))
+    check_page(page, "unmarked voting member")
+
+    participant_row(page, "Gustav Gruber").locator(
+        "label", has_text=re.compile("abwesend|absent")
+    ).click()
+    expect(note).to_be_hidden()
+    expect(page.locator("#quorum-state")).to_have_text(re.compile(r"\b3\D+6\b"))
