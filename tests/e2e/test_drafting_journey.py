@@ -352,16 +352,30 @@ def test_two_writers_edit_the_same_draft_and_both_texts_survive(
     assert Result.objects.filter(text="Fassung A und B").exists()
 
 
-@pytest.mark.parametrize("size", [(1024, 768), (390, 844)], ids=["narrow-desktop", "phone"])
-def test_the_save_bar_keeps_its_height_while_its_messages_change(
-    browser, live_server, werkstatt, size
-):
-    """A message appearing beside "Speichern" must not push the form down under the writer."""
+@pytest.fixture
+def german_editor(browser, live_server, werkstatt):
+    """Open the reference minutes, as a draft, in the editor of a German browser of the
+    given size: ``german_editor(width, height)`` gives the page."""
     Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
-    context = browser.new_context(locale="de-DE", viewport={"width": size[0], "height": size[1]})
-    page = context.new_page()
-    log_in(page, live_server, "protokoll")
-    page.goto(f"{live_server.url}/meetings/{werkstatt.pk}/edit/")
+    contexts = []
+
+    def open_editor(width=1400, height=1000):
+        context = browser.new_context(locale="de-DE", viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        log_in(page, live_server, "protokoll")
+        page.goto(f"{live_server.url}/meetings/{werkstatt.pk}/edit/")
+        return page
+
+    yield open_editor
+    for context in contexts:
+        context.close()
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (390, 844)], ids=["narrow-desktop", "phone"])
+def test_the_save_bar_keeps_its_height_while_its_messages_change(german_editor, size):
+    """A message appearing beside "Speichern" must not push the form down under the writer."""
+    page = german_editor(*size)
     bar = page.locator(".action-bar")
     status = page.locator("#autosave-status")
     height = bar.bounding_box()["height"]
@@ -372,18 +386,11 @@ def test_the_save_bar_keeps_its_height_while_its_messages_change(
     page.get_by_role("button", name="Speichern").click()
     expect(status).to_have_text("Gespeichert.")
     assert bar.bounding_box()["height"] == height
-    context.close()
 
 
-def test_a_rejected_save_keeps_the_input_and_adds_no_row(
-    browser, live_server, werkstatt, page_guard
-):
+def test_a_rejected_save_keeps_the_input_and_adds_no_row(german_editor, page_guard):
     page_guard.allow(status=400, url="/edit/")
-    Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
-    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    log_in(page, live_server, "protokoll")
-    page.goto(f"{live_server.url}/meetings/{werkstatt.pk}/edit/")
+    page = german_editor()
     rows = page.locator("#participant-list .participant-row")
     count = rows.count()
     item(page, "Sonstiges").get_by_label("Titel").fill("Sonstiges und Termine")
@@ -402,19 +409,14 @@ def test_a_rejected_save_keeps_the_input_and_adds_no_row(
     expect(page.locator("#autosave-status")).to_have_text("Gespeichert.")
     expect(rows).to_have_count(count)
     assert AgendaItem.objects.filter(title="Sonstiges und Termine").exists()
-    context.close()
 
 
 def test_a_pasted_text_longer_than_allowed_is_kept_whole_and_refused_with_the_reason(
-    browser, live_server, werkstatt, page_guard
+    german_editor, page_guard
 ):
     """The browser's maxlength cut a pasted 600-character title at 500 without a word."""
     page_guard.allow(status=400, url="/edit/")
-    Meeting.objects.filter(pk=werkstatt.pk).update(status=Meeting.Status.DRAFT)
-    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    log_in(page, live_server, "protokoll")
-    page.goto(f"{live_server.url}/meetings/{werkstatt.pk}/edit/")
+    page = german_editor()
     long_title = "Sonstiges: " + " ".join(["Strukturwandel in der Lausitz"] * 20)  # 610 chars
     title = item(page, "Sonstiges").get_by_label("Titel")
     title.fill(long_title)
@@ -427,7 +429,6 @@ def test_a_pasted_text_longer_than_allowed_is_kept_whole_and_refused_with_the_re
     expect(field).to_have_value(long_title)
     expect(page.get_by_text("höchstens 500 Zeichen")).to_be_visible()
     assert not AgendaItem.objects.filter(title__startswith="Sonstiges: ").exists()
-    context.close()
 
 
 def test_input_survives_a_closed_tab(browser, live_server, werkstatt):
