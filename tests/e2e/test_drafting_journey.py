@@ -396,6 +396,7 @@ def test_a_rejected_save_keeps_the_input_and_adds_no_row(german_editor, page_gua
     item(page, "Sonstiges").get_by_label("Titel").fill("Sonstiges und Termine")
 
     page.get_by_label("Ende").first.fill("09:00")  # before the start at 10:00
+    expect(page.locator("#autosave-status")).to_contain_text("Im Browser gesichert")
     page.get_by_role("button", name="Speichern").click()
 
     expect(page.get_by_role("alert").filter(has_text="Es wurde nichts gespeichert")).to_be_visible()
@@ -421,6 +422,8 @@ def test_a_pasted_text_longer_than_allowed_is_kept_whole_and_refused_with_the_re
     title = item(page, "Sonstiges").get_by_label("Titel")
     title.fill(long_title)
     assert len(title.input_value()) == len(long_title)
+    # The click after the browser copy is written (see the confirmation journey).
+    expect(page.locator("#autosave-status")).to_contain_text("Im Browser gesichert")
 
     page.get_by_role("button", name="Speichern").click()
 
